@@ -1,2 +1,141 @@
-declare const SOCKLAB_VERSION: string;
-console.log(`tcp-server ${SOCKLAB_VERSION} (node ${process.versions.node}, ${process.platform}-${process.arch})`);
+// tcp-server: the handout's TCPServer.py, grown up. Listens on a TCP port; for every client,
+// uppercases a-z in each chunk as it arrives and sends it straight back. Many clients at once.
+import net from 'node:net';
+import { COMMON_OPTIONS, parseCommandLine, familyOf, parseSeconds, runProgram, type ProgramSpec } from '../lib/cli.ts';
+import { EXIT } from '../lib/exit-codes.ts';
+import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
+import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
+import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { uppercaseAscii } from '../lib/uppercase.ts';
+
+const PROGRAM = 'tcp-server';
+
+const spec: ProgramSpec = {
+  name: PROGRAM,
+  summary: 'the uppercase service over TCP (the handout\'s TCPServer.py). Every byte a-z a client sends ' +
+    'comes back as A-Z, at once; all other bytes come back unchanged.',
+  usage: ['[PORT]', 'HOST PORT'],
+  options: [
+    { name: 'idle-timeout', value: 'SECONDS', help: 'close a connection that sends and reads nothing this long (default 300)' },
+    { name: 'grace', value: 'SECONDS', help: 'on Ctrl-C/SIGTERM, let open transfers finish this long (default 10)' },
+    ...COMMON_OPTIONS,
+  ],
+  examples: [
+    ['tcp-server', 'listen on port 12000 on every IPv4 and IPv6 address, as the handout\'s server does'],
+    ['tcp-server 127.0.0.1 12001', 'listen only on loopback, port 12001'],
+    ['tcp-server -v 12000', 'also trace every connection, chunk and close on stderr (compare with Wireshark)'],
+  ],
+  notes: `Each connection: read a chunk, uppercase a-z, write it back; when the client half-closes
+(sends FIN), finish writing and close. The handout's Python client never half-closes: it reads
+one reply and closes, which works too. Stop the server with Ctrl-C.`,
+};
+
+interface ServerOptions {
+  idleMs: number;
+  graceMs: number;
+  quiet: boolean;
+  trace: Trace;
+}
+
+runProgram(PROGRAM, main);
+
+async function main(): Promise<void> {
+  const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
+  const address = listenAddressFromArgs(positionals, 12000, familyOf(flags));
+  const options: ServerOptions = {
+    idleMs: parseSeconds(flags, 'idle-timeout', 300) * 1000,
+    graceMs: parseSeconds(flags, 'grace', 10) * 1000,
+    quiet: Boolean(flags.quiet),
+    trace: createTrace(PROGRAM, Boolean(flags.verbose)),
+  };
+  const connections = new Set<net.Socket>();
+  // allowHalfOpen: when the client sends FIN we may still have replies to write; we close after them.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+    serveConnection(socket, options);
+  });
+  const bound = await listen(server, address);
+  if (!options.quiet) {
+    console.log('The server is ready to receive');
+    console.log(`Listening on TCP ${formatEndpoint(bound.host, (server.address() as net.AddressInfo).port)} (${bound.description}). Stop with Ctrl-C.`);
+  }
+  stopOnSignals(server, connections, options);
+}
+
+/** Binds, falling back to IPv4 alone where the kernel has no IPv6; a bind failure ends the program. */
+function listen(server: net.Server, address: ListenAddress): Promise<ListenAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      const fallback = ipv4Fallback(address, errorCode(err));
+      if (fallback) return listen(server, fallback).then(resolve, reject);
+      reject(explainNetworkError(err, { proto: 'TCP', host: address.host, port: address.port, during: 'listen' }));
+    };
+    server.once('error', onError);
+    server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
+      server.off('error', onError);
+      // Accept errors (EMFILE when out of file descriptors) must not kill the server: log them once.
+      server.on('error', (err) => console.error(`${PROGRAM}: accept failed (${errorCode(err)}); still serving`));
+      resolve(address);
+    });
+  });
+}
+
+/** One client's whole life: read, uppercase, write back, close. Never throws. */
+function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOptions): void {
+  const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
+  const local = formatEndpoint(socket.localAddress, socket.localPort);
+  let closedBy = 'server';
+  trace(`accepted ${client} -> ${local}`);
+
+  socket.on('data', (chunk: Buffer) => {
+    trace(`${client}: received ${chunk.length} bytes`);
+    // Backpressure: if the client does not read its replies, stop reading its requests until
+    // they drain, so a fast sender with a slow reader cannot make this process grow.
+    if (!socket.write(uppercaseAscii(chunk))) socket.pause();
+    trace(`${client}: sent ${chunk.length} bytes`);
+  });
+  socket.on('drain', () => socket.resume());
+  socket.on('end', () => {
+    closedBy = 'client';
+    trace(`${client}: client half-closed (FIN received); closing after the last reply`);
+    socket.end();
+  });
+  socket.setTimeout(idleMs, () => {
+    closedBy = `server (idle for ${idleMs / 1000} s)`;
+    trace(`${client}: idle for ${idleMs / 1000} s; closing`);
+    socket.destroy();
+  });
+  socket.on('error', (err) => {
+    closedBy = `client (${errorCode(err)})`;
+  });
+  socket.on('close', () => {
+    const line = `${client}: closed by ${closedBy}; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`;
+    if (!quiet) console.log(line);
+    else trace(line);
+  });
+}
+
+/**
+ * Ctrl-C or SIGTERM: stop accepting, let open transfers finish for up to --grace seconds, exit 0.
+ * A second signal exits at once.
+ */
+function stopOnSignals(server: net.Server, connections: Set<net.Socket>, { graceMs, quiet, trace }: ServerOptions): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(EXIT.ok);
+    stopping = true;
+    if (!quiet) console.log(`${signal}: no new connections; waiting up to ${graceMs / 1000} s for ${connections.size} open ones`);
+    server.close(() => {
+      trace('all connections closed');
+      process.exit(EXIT.ok);
+    });
+    setTimeout(() => {
+      if (!quiet) console.log(`grace period over: closing ${connections.size} connections`);
+      for (const socket of connections) socket.destroy();
+      process.exit(EXIT.ok);
+    }, graceMs).unref();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

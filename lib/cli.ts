@@ -1,0 +1,180 @@
+// The command line every socklab program shares: flags through mri, --help that teaches,
+// --version, and one-line errors with a sysexits code instead of stack traces.
+import mri from 'mri';
+import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.ts';
+
+declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
+
+export interface OptionSpec {
+  /** Long name, used as `--name` and as the key in the parsed flags. */
+  name: string;
+  /** One-letter alias, used as `-x`. */
+  short?: string;
+  /** Name of the value in help (`--timeout SECONDS`); absent for a boolean flag. */
+  value?: string;
+  /** One line for --help. */
+  help: string;
+}
+
+export interface ProgramSpec {
+  name: string;
+  /** What the program does, in a sentence or two. */
+  summary: string;
+  /** Usage lines without the program name, e.g. `[HOST] [PORT]`. */
+  usage: string[];
+  options: OptionSpec[];
+  /** Examples shown in --help, each a full command line followed by what it does. */
+  examples: [command: string, what: string][];
+  /** Anything else worth teaching in --help (printed before the exit codes). */
+  notes?: string;
+}
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+/** A mistake on the command line: printed as one line, exit 64. */
+export class UsageError extends Error {}
+
+/** A failure with a sentence for the user and the exit code that classifies it. */
+export class ExplainedError extends Error {
+  constructor(message: string, readonly exitCode: ExitCode) {
+    super(message);
+  }
+}
+
+export const COMMON_OPTIONS: OptionSpec[] = [
+  { name: 'verbose', short: 'v', help: 'trace every socket event on stderr (time, addresses, bytes, who closed)' },
+  { name: 'quiet', short: 'q', help: 'print nothing but the data and errors' },
+  { name: 'ipv4', short: '4', help: 'use IPv4 only' },
+  { name: 'ipv6', short: '6', help: 'use IPv6 only' },
+  { name: 'help', short: 'h', help: 'show this help and exit' },
+  { name: 'version', short: 'V', help: 'show the version and exit' },
+];
+
+/** Parses argv (without node and script), handling --help and --version itself. */
+export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Flags; positionals: string[] } {
+  const alias: Record<string, string[]> = {};
+  const booleans: string[] = [];
+  const strings: string[] = [];
+  for (const option of spec.options) {
+    alias[option.name] = option.short ? [option.short] : [];
+    (option.value ? strings : booleans).push(option.name);
+  }
+  let unknown: string | undefined;
+  const parsed = mri(argv, {
+    alias, boolean: booleans, string: strings,
+    unknown: (flag: string) => { unknown = flag; },
+  }) as unknown as (Flags & { _: (string | number)[] }) | undefined;
+  if (unknown !== undefined || parsed === undefined) {
+    throw new UsageError(`unknown option ${unknown}; see ${spec.name} --help`);
+  }
+  if (parsed.help) {
+    process.stdout.write(helpText(spec));
+    process.exit(EXIT.ok);
+  }
+  if (parsed.version) {
+    process.stdout.write(`${versionLine(spec.name)}\n`);
+    process.exit(EXIT.ok);
+  }
+  for (const option of spec.options) {
+    if (option.value && parsed[option.name] === '') {
+      throw new UsageError(`--${option.name} needs a value (${option.value}); see ${spec.name} --help`);
+    }
+    // mri turns a repeated string flag into an array; the last one wins, as in most tools.
+    const value = parsed[option.name] as unknown;
+    if (Array.isArray(value)) parsed[option.name] = String(value[value.length - 1]);
+  }
+  if (parsed.ipv4 && parsed.ipv6) throw new UsageError('-4 and -6 exclude each other: pick one');
+  return { flags: parsed, positionals: parsed._.map(String) };
+}
+
+export function versionLine(program: string): string {
+  return `${program} ${SOCKLAB_VERSION} (node ${process.versions.node}, ${process.platform}-${process.arch})`;
+}
+
+export function helpText(spec: ProgramSpec): string {
+  const flagColumn = (o: OptionSpec) =>
+    `${o.short ? `-${o.short}, ` : '    '}--${o.name}${o.value ? ` ${o.value}` : ''}`;
+  const width = Math.max(...spec.options.map((o) => flagColumn(o).length)) + 2;
+  return [
+    `${spec.name}: ${spec.summary}`,
+    '',
+    'Usage:',
+    ...spec.usage.map((u) => `  ${spec.name} ${u}`),
+    '',
+    'Options:',
+    ...spec.options.map((o) => `  ${flagColumn(o).padEnd(width)}${o.help}`),
+    '',
+    'Examples:',
+    ...spec.examples.flatMap(([command, what]) => [`  ${command}`, `      ${what}`]),
+    '',
+    ...(spec.notes ? [spec.notes.trimEnd(), ''] : []),
+    EXIT_CODES_HELP,
+    '',
+  ].join('\n');
+}
+
+/** A port from the command line: a whole number 1-65535 (0 would mean "any port" to the kernel). */
+export function parsePort(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
+    throw new UsageError(`bad port "${text}": a port is a whole number from 1 to 65535`);
+  }
+  return Number(text);
+}
+
+/** A duration in seconds from a flag, e.g. `--timeout 2.5`. */
+export function parseSeconds(flags: Flags, name: string, fallback: number): number {
+  const text = flags[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (typeof text !== 'string' || !/^\d*\.?\d+$/.test(text) || !(value > 0) || value > 86400) {
+    throw new UsageError(`bad --${name} "${text}": give a number of seconds above 0, e.g. --${name} 2.5`);
+  }
+  return value;
+}
+
+/** A whole number from a flag within [min, max], e.g. `--retries 3`. */
+export function parseCount(flags: Flags, name: string, fallback: number, min: number, max: number): number {
+  const text = flags[name];
+  if (text === undefined) return fallback;
+  if (typeof text !== 'string' || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`bad --${name} "${text}": give a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+/** The IP family -4/-6 ask for, or 0 for either. */
+export function familyOf(flags: Flags): 0 | 4 | 6 {
+  return flags.ipv4 ? 4 : flags.ipv6 ? 6 : 0;
+}
+
+/** A host given on the command line: anything non-empty that cannot be mistaken for a port or flag. */
+export function checkHost(host: string): string {
+  if (host === '' || /\s/.test(host)) throw new UsageError(`bad host "${host}": give a name or an IP address`);
+  return host;
+}
+
+/**
+ * Runs a program's main function: a UsageError or ExplainedError becomes one line on stderr and
+ * its exit code; anything else is a bug, reported in one line with exit 70 (stack only with -v).
+ */
+export function runProgram(program: string, main: () => Promise<void> | void): void {
+  const fail = (err: unknown) => {
+    if (err instanceof UsageError) exitWith(program, err.message, EXIT.usage);
+    if (err instanceof ExplainedError) exitWith(program, err.message, err.exitCode);
+    const detail = process.argv.includes('-v') || process.argv.includes('--verbose')
+      ? (err as Error)?.stack ?? String(err)
+      : String((err as Error)?.message ?? err);
+    exitWith(program, `internal error (please report it): ${detail}`, EXIT.software);
+  };
+  process.on('uncaughtException', fail);
+  try {
+    Promise.resolve(main()).catch(fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+export function exitWith(program: string, message: string, code: ExitCode): never {
+  process.stderr.write(`${program}: ${message}\n`);
+  process.exit(code);
+}

@@ -1,0 +1,30 @@
+// Exit codes from BSD sysexits.h, so that scripts (and students) can tell failures apart.
+export const EXIT = {
+  ok: 0,
+  usage: 64, // EX_USAGE: bad command line
+  dataErr: 65, // EX_DATAERR: the message cannot be sent as asked (e.g. a datagram over 65507 bytes)
+  noHost: 68, // EX_NOHOST: the host name does not resolve
+  unavailable: 69, // EX_UNAVAILABLE: refused, unreachable, nothing listens there
+  software: 70, // EX_SOFTWARE: a bug in socklab
+  osErr: 71, // EX_OSERR: cannot bind (address in use, not an address of this host)
+  ioErr: 74, // EX_IOERR: connection reset or broken while transferring
+  tempFail: 75, // EX_TEMPFAIL: timed out (connect, reply); trying again later may work
+  protocol: 76, // EX_PROTOCOL: the peer answered, but not as the protocol says (e.g. a short reply)
+  noPerm: 77, // EX_NOPERM: not allowed (ports below 1024 need root or CAP_NET_BIND_SERVICE)
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** The exit-code table every --help ends with. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0   success
+  64  usage error (bad option, host or port)
+  65  message too large to send
+  68  unknown host name
+  69  refused or unreachable: nothing listens there
+  70  internal error (a bug: please report it)
+  71  cannot bind: address in use or not on this host
+  74  connection reset or broken mid-transfer
+  75  timed out (connect or reply)
+  76  the peer broke the protocol (e.g. sent back fewer bytes than it got)
+  77  permission denied (ports below 1024 need root)`;

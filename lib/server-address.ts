@@ -1,0 +1,35 @@
+// Where a server listens: `[HOST] [PORT]` from the command line, one positional meaning PORT.
+// With no HOST, all interfaces: IPv6 and IPv4 on one dual-stack socket (IPv4 clients then show up
+// as ::ffff:a.b.c.d, which formatEndpoint prints as plain IPv4), or only one family with -4/-6.
+import { UsageError, checkHost, parsePort } from './cli.ts';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+  /** With host '::', whether IPv4 clients are refused. */
+  ipv6Only: boolean;
+  /** For the ready line: what addresses this covers. */
+  description: string;
+}
+
+export function listenAddressFromArgs(positionals: string[], defaultPort: number, family: 0 | 4 | 6): ListenAddress {
+  if (positionals.length > 2) {
+    throw new UsageError(`too many arguments (${positionals.join(' ')}): give at most HOST and PORT`);
+  }
+  const port = positionals.length > 0 ? parsePort(positionals[positionals.length - 1]) : defaultPort;
+  if (positionals.length === 2) {
+    const host = checkHost(positionals[0]);
+    return { host, port, ipv6Only: false, description: 'this address only' };
+  }
+  if (family === 4) return { host: '0.0.0.0', port, ipv6Only: false, description: 'all IPv4 addresses' };
+  if (family === 6) return { host: '::', port, ipv6Only: true, description: 'all IPv6 addresses' };
+  return { host: '::', port, ipv6Only: false, description: 'all IPv6 and IPv4 addresses' };
+}
+
+/** On a kernel without IPv6 the dual-stack default cannot bind; IPv4 alone is the honest fallback. */
+export function ipv4Fallback(address: ListenAddress, code: string | undefined): ListenAddress | undefined {
+  const noIpv6 = code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL';
+  return address.host === '::' && !address.ipv6Only && noIpv6
+    ? { ...address, host: '0.0.0.0', description: 'all IPv4 addresses (this host has no IPv6)' }
+    : undefined;
+}

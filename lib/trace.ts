@@ -1,0 +1,24 @@
+// The -v trace: one stderr line per socket event, stamped with the wall-clock time to the
+// microsecond so a student can line it up with Wireshark's "Time of Day" column.
+
+/** `address:port` as a student reads it: IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4, IPv6 in brackets. */
+export function formatEndpoint(address: string | undefined, port: number | undefined): string {
+  if (address === undefined) return '?';
+  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return plain.includes(':') ? `[${plain}]:${port}` : `${plain}:${port}`;
+}
+
+export function timeOfDay(): string {
+  const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const date = new Date(Math.floor(micros / 1000));
+  const hms = [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  return `${hms}.${String(micros % 1_000_000).padStart(6, '0')}`;
+}
+
+export type Trace = (event: string) => void;
+
+/** A tracer that prints when enabled and costs one branch when not. */
+export function createTrace(program: string, enabled: boolean): Trace {
+  if (!enabled) return () => {};
+  return (event) => process.stderr.write(`${timeOfDay()} ${program}: ${event}\n`);
+}

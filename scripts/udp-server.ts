@@ -1,0 +1,81 @@
+// udp-server: the handout's UDPServer.py, grown up. Every datagram that arrives is answered with
+// its uppercase form, sent back to the address and port it came from. No connections, no state.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { COMMON_OPTIONS, familyOf, parseCommandLine, runProgram, type ProgramSpec } from '../lib/cli.ts';
+import { EXIT } from '../lib/exit-codes.ts';
+import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
+import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
+import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { uppercaseAscii } from '../lib/uppercase.ts';
+
+const PROGRAM = 'udp-server';
+
+const spec: ProgramSpec = {
+  name: PROGRAM,
+  summary: 'the uppercase service over UDP (the handout\'s UDPServer.py). Each datagram is answered ' +
+    'with one datagram: the same bytes with a-z made A-Z.',
+  usage: ['[PORT]', 'HOST PORT'],
+  options: COMMON_OPTIONS,
+  examples: [
+    ['udp-server', 'listen on UDP port 12000 on every IPv4 and IPv6 address, as the handout\'s server does'],
+    ['udp-server 127.0.0.1 12001', 'listen only on loopback, port 12001'],
+    ['udp-server -v', 'also trace every datagram (sender, size) on stderr'],
+  ],
+  notes: `UDP has no connections: the server learns each client's address from its datagram and
+answers there. Datagrams up to 65507 bytes (IPv4) or 65527 bytes (IPv6) come back whole. The port
+is not shared (no SO_REUSEADDR): a second server on the same port is refused (exit 71).`,
+};
+
+runProgram(PROGRAM, main);
+
+async function main(): Promise<void> {
+  const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
+  const address = listenAddressFromArgs(positionals, 12000, familyOf(flags));
+  const quiet = Boolean(flags.quiet);
+  const trace = createTrace(PROGRAM, Boolean(flags.verbose));
+
+  const { socket, bound } = await bind(address);
+  socket.on('message', (message, sender) => answer(socket, message, sender, trace));
+  // A client that vanished makes its host send ICMP "port unreachable"; on an unconnected socket
+  // Linux does not report that, and any other error concerns one datagram: log it, keep serving.
+  socket.on('error', (err) => console.error(`${PROGRAM}: ${errorCode(err) ?? err.message}; still serving`));
+  if (!quiet) {
+    console.log('The server is ready to receive');
+    console.log(`Listening on UDP ${formatEndpoint(bound.host, socket.address().port)} (${bound.description}). Stop with Ctrl-C.`);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      trace(`${signal}: closing the socket`);
+      socket.close(() => process.exit(EXIT.ok));
+    });
+  }
+}
+
+/** Reply to one datagram, to the address and port it came from. */
+function answer(socket: dgram.Socket, message: Buffer, sender: dgram.RemoteInfo, trace: Trace): void {
+  const client = formatEndpoint(sender.address, sender.port);
+  trace(`received ${message.length} bytes from ${client}`);
+  socket.send(uppercaseAscii(message), sender.port, sender.address, (err) => {
+    if (err) trace(`reply to ${client} failed: ${errorCode(err)}`);
+    else trace(`sent ${message.length} bytes to ${client}`);
+  });
+}
+
+/** Binds without SO_REUSEADDR, so a second server on the port is refused instead of sharing it. */
+function bind(address: ListenAddress): Promise<{ socket: dgram.Socket; bound: ListenAddress }> {
+  const type = net.isIPv4(address.host) ? 'udp4' : net.isIPv6(address.host) ? 'udp6' : 'udp4';
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type, reuseAddr: false, ipv6Only: address.ipv6Only });
+    socket.once('error', (err) => {
+      socket.close();
+      const fallback = ipv4Fallback(address, errorCode(err));
+      if (fallback) return bind(fallback).then(resolve, reject);
+      reject(explainNetworkError(err, { proto: 'UDP', host: address.host, port: address.port, during: 'listen' }));
+    });
+    socket.bind({ port: address.port, address: address.host, exclusive: true }, () => {
+      socket.removeAllListeners('error');
+      resolve({ socket, bound: address });
+    });
+  });
+}

@@ -36,8 +36,10 @@ export class UsageError extends Error {}
 
 /** A failure with a sentence for the user and the exit code that classifies it. */
 export class ExplainedError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode) {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode) {
     super(message);
+    this.exitCode = exitCode;
   }
 }
 
@@ -65,6 +67,8 @@ export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Fl
     unknown: (flag: string) => { unknown = flag; },
   }) as unknown as (Flags & { _: (string | number)[] }) | undefined;
   if (unknown !== undefined || parsed === undefined) {
+    // mri reads "-1" as flags; a user who typed it meant a number.
+    if (/^-\d/.test(String(unknown))) throw new UsageError(`unknown option ${unknown}: negative numbers are never valid here`);
     throw new UsageError(`unknown option ${unknown}; see ${spec.name} --help`);
   }
   if (parsed.help) {

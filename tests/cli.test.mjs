@@ -1,0 +1,75 @@
+// The command line of every Task-1 program, run for real: bad input gives exit 64 and one line on
+// stderr (never a stack trace); --help teaches and lists the exit codes; --version names the runtime.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { run } from './helpers.mjs';
+
+const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client'];
+
+// [program, args, what the one line must mention]
+const BAD = [
+  ...['tcp-server', 'udp-server'].flatMap((p) => [
+    [p, ['0'], 'bad port'],
+    [p, ['65536'], 'bad port'],
+    [p, ['-1'], 'negative numbers'],
+    [p, ['12x'], 'bad port'],
+    [p, ['localhost'], 'bad port'],
+    [p, ['127.0.0.1', '80', 'extra'], 'too many arguments'],
+    [p, ['--bogus'], 'unknown option --bogus'],
+    [p, ['-4', '-6'], 'exclude each other'],
+    [p, ['127.0.0.1', '99999'], 'bad port'],
+  ]),
+  ['tcp-server', ['--idle-timeout', 'soon'], 'bad --idle-timeout'],
+  ['tcp-server', ['--idle-timeout', '0'], 'bad --idle-timeout'],
+  ['tcp-server', ['--grace'], 'needs a value'],
+  ...['tcp-client', 'udp-client'].flatMap((p) => [
+    [p, [], 'missing HOST and PORT'],
+    [p, ['127.0.0.1'], 'missing PORT'],
+    [p, ['127.0.0.1', '0', 'hi'], 'bad port'],
+    [p, ['127.0.0.1', '70000', 'hi'], 'bad port'],
+    [p, ['127.0.0.1', 'http', 'hi'], 'bad port'],
+    [p, ['', '12000', 'hi'], 'bad host'],
+    [p, ['-x', '127.0.0.1', '12000'], 'unknown option -x'],
+    [p, ['--timeout', '-1', '127.0.0.1', '12000'], 'negative numbers'],
+    [p, ['--timeout', 'abc', '127.0.0.1', '12000', 'hi'], 'bad --timeout'],
+    [p, ['-t', '0', '127.0.0.1', '12000', 'hi'], 'bad --timeout'],
+    [p, ['-4', '-6', '127.0.0.1', '12000', 'hi'], 'exclude each other'],
+  ]),
+  ['udp-client', ['-r', 'many', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
+  ['udp-client', ['-r', '1000', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
+];
+
+for (const [program, args, mention] of BAD) {
+  test(`${program} ${JSON.stringify(args)} -> exit 64, one line about "${mention}"`, async () => {
+    const r = await run(program, args, { timeoutMs: 5000 });
+    assert.is(r.code, 64, `exit code; stderr: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.is(lines.length, 1, `one line, got: ${r.stderr}`);
+    assert.ok(lines[0].startsWith(`${program}: `), lines[0]);
+    assert.ok(lines[0].includes(mention), `"${lines[0]}" should mention "${mention}"`);
+    assert.is(r.stdout.length, 0);
+  });
+}
+
+for (const program of PROGRAMS) {
+  test(`${program} --help: usage, options, examples and every exit code; exit 0`, async () => {
+    const r = await run(program, ['--help']);
+    assert.is(r.code, 0);
+    const help = r.stdout.toString();
+    for (const part of ['Usage:', 'Options:', 'Examples:', '--verbose', '--quiet', '-4', '-6', 'Exit codes:']) {
+      assert.ok(help.includes(part), `${program} --help lacks ${part}`);
+    }
+    for (const code of [0, 64, 65, 68, 69, 70, 71, 74, 75, 76, 77]) {
+      assert.match(help, new RegExp(`^  ${code} `, 'm'), `exit code ${code} documented`);
+    }
+  });
+
+  test(`${program} --version names socklab's version, the Node runtime inside and the target`, async () => {
+    const r = await run(program, ['--version']);
+    assert.is(r.code, 0);
+    const { version } = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')));
+    assert.is(r.stdout.toString(), `${program} ${version} (node 24.21.0, linux-x64)\n`);
+  });
+}
+
+test.run();

@@ -1,0 +1,246 @@
+// tcp-server and tcp-client, the real binaries, over real loopback sockets; interop with Python
+// peers that behave exactly like the handout's TCPServer.py / TCPClient.py.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { expectedUpper, freePort, patternBytes, root, run, sleep, startProgram, tcpExchange } from './helpers.mjs';
+
+const PEERS = join(root, 'tests', 'peers');
+let server; // one tcp-server on 127.0.0.1 for most tests
+let port;
+
+test.before(async () => {
+  port = await freePort();
+  server = await startProgram('tcp-server', ['--idle-timeout', '30', '127.0.0.1', String(port)]);
+});
+test.after(async () => {
+  await server?.stop();
+});
+
+test('the handout sample: hello, welcome -> HELLO, WELCOME (ready line as in the handout)', async () => {
+  assert.ok(server.output.stdout.startsWith('The server is ready to receive\n'));
+  assert.match(server.output.stdout, `Listening on TCP 127.0.0.1:${port}`);
+  const r = await run('tcp-client', ['127.0.0.1', String(port), 'hello,', 'welcome']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.toString(), 'HELLO, WELCOME\n');
+});
+
+for (const size of [1, 1023, 1024, 1025, 64 * 1024, 10 * 1024 * 1024]) {
+  test(`${size} bytes of every byte value through tcp-client (stdin) and back, byte-identical to the a-z transform`, async () => {
+    const data = patternBytes(size, size);
+    const r = await run('tcp-client', ['127.0.0.1', String(port)], { input: data });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.length, size);
+    assert.ok(r.stdout.equals(expectedUpper(data)), 'reply bytes differ');
+  });
+}
+
+test('a raw socket that never half-closes, like the handout client, gets its reply at once', async () => {
+  const reply = await new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write('no fin here'));
+    s.once('data', (d) => { resolve(d.toString()); s.destroy(); });
+    s.on('error', reject);
+    setTimeout(() => reject(new Error('no reply without FIN')), 3000);
+  });
+  assert.is(reply, 'NO FIN HERE');
+});
+
+test('the handout\'s Python TCPClient against tcp-server', async () => {
+  const r = await run('/usr/bin/python3', [join(PEERS, 'handout_tcp_client.py'), '127.0.0.1', String(port), 'hello, welcome']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.toString(), 'from Server: HELLO, WELCOME\n');
+});
+
+test('tcp-client against the handout\'s Python TCPServer: 1024 bytes fit; 1025 are noticed as cut short (exit 76)', async () => {
+  const pyPort = await freePort();
+  const py = await startProgram('/usr/bin/python3', [join(PEERS, 'handout_tcp_server.py'), '127.0.0.1', String(pyPort)]);
+  try {
+    const ok = await run('tcp-client', ['127.0.0.1', String(pyPort), 'hello, welcome']);
+    assert.is(ok.stdout.toString(), 'HELLO, WELCOME\n');
+    assert.is(ok.code, 0);
+    const fits = 'x'.repeat(1024);
+    const full = await run('tcp-client', ['127.0.0.1', String(pyPort), fits]);
+    assert.is(full.code, 0, full.stderr);
+    assert.is(full.stdout.toString(), `${'X'.repeat(1024)}\n`);
+    const cut = await run('tcp-client', ['127.0.0.1', String(pyPort), 'y'.repeat(1025)]);
+    assert.is(cut.code, 76, cut.stderr);
+    assert.is(cut.stdout.toString(), `${'Y'.repeat(1024)}\n`, 'what came back is still printed');
+    assert.match(cut.stderr, '1024 of 1025 bytes');
+    assert.is(cut.stderr.trimEnd().split('\n').length, 1);
+  } finally {
+    await py.stop();
+  }
+});
+
+test('handout Q1: tcp-client with no server -> exit 69, one line, refused, start the server first; fast', async () => {
+  const nobody = await freePort();
+  const r = await run('tcp-client', ['127.0.0.1', String(nobody), 'hello']);
+  assert.is(r.code, 69);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.is(lines.length, 1, r.stderr);
+  assert.match(lines[0], `connection refused by 127.0.0.1 port ${nobody}`);
+  assert.match(lines[0], 'Start the server first, or check the port number');
+  assert.ok(r.ms < 1000, `took ${r.ms} ms`);
+});
+
+test('handout Q3: wrong port -> refused names the port; the server on the right port is unaffected', async () => {
+  const wrong = await freePort();
+  const r = await run('tcp-client', ['127.0.0.1', String(wrong), 'hi']);
+  assert.is(r.code, 69);
+  assert.match(r.stderr, `nothing listens on TCP port ${wrong} at 127.0.0.1`);
+  assert.is((await tcpExchange(port, 'still here')).toString(), 'STILL HERE');
+});
+
+test('an unknown host name -> exit 68, one line', async () => {
+  const r = await run('tcp-client', ['no-such-host.invalid', '12000', 'hi']);
+  assert.is(r.code, 68, r.stderr);
+  assert.match(r.stderr, /^tcp-client: unknown host "no-such-host.invalid"/);
+});
+
+test('an idle client does not block a second one', async () => {
+  const idle = net.connect(port, '127.0.0.1');
+  await new Promise((r) => idle.once('connect', r));
+  try {
+    const r = await run('tcp-client', ['127.0.0.1', String(port), 'second'], { timeoutMs: 3000 });
+    assert.is(r.stdout.toString(), 'SECOND\n');
+  } finally {
+    idle.destroy();
+  }
+});
+
+test('200 concurrent clients, 1 MiB each, every byte checked', async () => {
+  const clients = Array.from({ length: 200 }, (_, i) => {
+    const data = patternBytes(1024 * 1024, i + 1);
+    return tcpExchange(port, data, { timeoutMs: 60000 }).then((reply) => reply.equals(expectedUpper(data)));
+  });
+  const results = await Promise.all(clients);
+  assert.is(results.filter(Boolean).length, 200);
+});
+
+test('a client that resets mid-transfer (RST) leaves the server serving others', async () => {
+  await new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write(patternBytes(512 * 1024, 7));
+      s.once('data', () => { s.resetAndDestroy(); resolve(); });
+    });
+    s.on('error', reject);
+  });
+  await sleep(100);
+  assert.ok(server.isRunning());
+  assert.is((await tcpExchange(port, 'after the reset')).toString(), 'AFTER THE RESET');
+});
+
+test('backpressure: a client that sends 100 MiB but reads nothing cannot grow the server', async () => {
+  const rssBefore = rssKiB(server.child.pid);
+  let written = 0;
+  const s = net.connect(port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  s.pause(); // read nothing: the server's replies pile up in the kernel, then in the server
+  const chunk = Buffer.alloc(1024 * 1024, 'a');
+  const deadline = Date.now() + 3000;
+  while (written < 100 * 1024 * 1024 && Date.now() < deadline) {
+    if (s.write(chunk)) { written += chunk.length; continue; }
+    written += chunk.length;
+    // Wait for drain, or give up waiting: a stalled write is exactly what backpressure looks like.
+    await Promise.race([new Promise((r) => s.once('drain', r)), sleep(300)]);
+    if (s.writableLength > 16 * 1024 * 1024) break;
+  }
+  await sleep(300);
+  const rssAfter = rssKiB(server.child.pid);
+  s.destroy();
+  assert.ok(written < 100 * 1024 * 1024, `the sender was never slowed (${written} bytes accepted)`);
+  assert.ok(rssAfter - rssBefore < 64 * 1024, `server RSS grew by ${rssAfter - rssBefore} KiB`);
+  assert.is((await tcpExchange(port, 'ok')).toString(), 'OK');
+});
+
+test('IPv6 loopback and the dual-stack default: an IPv4 client is logged as plain IPv4', async () => {
+  const p = await freePort('tcp', '::1');
+  const dual = await startProgram('tcp-server', [String(p)]);
+  try {
+    assert.match(dual.output.stdout, `Listening on TCP [::]:${p} (all IPv6 and IPv4 addresses)`);
+    const v6 = await run('tcp-client', ['::1', String(p), 'six']);
+    assert.is(v6.stdout.toString(), 'SIX\n');
+    const v4 = await run('tcp-client', ['-4', 'localhost', String(p), 'four']);
+    assert.is(v4.stdout.toString(), 'FOUR\n');
+    await sleep(100);
+    assert.match(dual.output.stdout, /^\[::1\]:\d+: closed by client; 3 bytes in, 3 bytes out$/m);
+    assert.match(dual.output.stdout, /^127\.0\.0\.1:\d+: closed by client; 4 bytes in, 4 bytes out$/m);
+    assert.not.match(dual.output.stdout, '::ffff:');
+  } finally {
+    await dual.stop();
+  }
+});
+
+test('-v traces the socket lifecycle with addresses, byte counts and who closed', async () => {
+  const p = await freePort();
+  const traced = await startProgram('tcp-server', ['-v', '127.0.0.1', String(p)]);
+  try {
+    const r = await run('tcp-client', ['-v', '127.0.0.1', String(p), 'trace me']);
+    assert.is(r.stdout.toString(), 'TRACE ME\n');
+    const stamp = /^\d\d:\d\d:\d\d\.\d{6} /m;
+    assert.match(r.stderr, stamp);
+    assert.match(r.stderr, new RegExp(`connected 127\\.0\\.0\\.1:\\d+ -> 127\\.0\\.0\\.1:${p}`));
+    assert.match(r.stderr, 'sent 8 bytes, then FIN');
+    assert.match(r.stderr, 'closed: 8 bytes out, 8 bytes in');
+    await sleep(100);
+    assert.match(traced.output.stderr, new RegExp(`accepted 127\\.0\\.0\\.1:\\d+ -> 127\\.0\\.0\\.1:${p}`));
+    assert.match(traced.output.stderr, 'client half-closed (FIN received)');
+    assert.match(traced.output.stdout, 'closed by client; 8 bytes in, 8 bytes out');
+  } finally {
+    await traced.stop();
+  }
+});
+
+test('--idle-timeout closes a silent connection; the log says the server closed it', async () => {
+  const p = await freePort();
+  const short = await startProgram('tcp-server', ['--idle-timeout', '0.3', '127.0.0.1', String(p)]);
+  try {
+    const closedAfter = await new Promise((resolve, reject) => {
+      const started = Date.now();
+      const s = net.connect(p, '127.0.0.1');
+      s.on('close', () => resolve(Date.now() - started));
+      s.on('error', () => {});
+      setTimeout(() => { s.destroy(); reject(new Error('not closed by the idle timeout')); }, 5000);
+    });
+    assert.ok(closedAfter >= 250, `closed after ${closedAfter} ms`);
+    await sleep(100);
+    assert.match(short.output.stdout, 'closed by server (idle for 0.3 s)');
+  } finally {
+    await short.stop();
+  }
+});
+
+test('a second server on the same port is refused: exit 71, one line', async () => {
+  const r = await run('tcp-server', ['127.0.0.1', String(port)]);
+  assert.is(r.code, 71, r.stderr);
+  assert.match(r.stderr, 'address is already in use');
+  assert.is(r.stderr.trimEnd().split('\n').length, 1);
+});
+
+test('SIGTERM: no new connections, an open transfer finishes, then exit 0', async () => {
+  const p = await freePort();
+  const s1 = await startProgram('tcp-server', ['--grace', '5', '127.0.0.1', String(p)]);
+  const socket = net.connect(p, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  const chunks = [];
+  socket.on('data', (c) => chunks.push(c));
+  socket.write('before ');
+  await sleep(100);
+  s1.child.kill('SIGTERM');
+  await sleep(200);
+  const refused = await run('tcp-client', ['127.0.0.1', String(p), 'new']);
+  assert.is(refused.code, 69, 'no new connections while stopping');
+  socket.end('after');
+  await new Promise((r) => socket.once('close', r));
+  assert.is(Buffer.concat(chunks).toString(), 'BEFORE AFTER');
+  const { code } = await s1.exit;
+  assert.is(code, 0);
+});
+
+function rssKiB(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+}
+
+test.run();

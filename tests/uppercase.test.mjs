@@ -1,0 +1,34 @@
+// The lab's transform, byte by byte: only a-z change. Runs lib/ directly (Node strips the types).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { uppercaseAscii } from '../lib/uppercase.ts';
+
+test('every one of the 256 byte values: a-z become A-Z, all others pass unchanged', () => {
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  const out = uppercaseAscii(Buffer.from(all));
+  for (let i = 0; i < 256; i++) {
+    const expected = i >= 0x61 && i <= 0x7a ? i - 0x20 : i;
+    assert.is(out[i], expected, `byte 0x${i.toString(16)}`);
+  }
+});
+
+test('the handout sample and the characters it names', () => {
+  assert.is(Buffer.from(uppercaseAscii(Buffer.from('hello, welcome'))).toString(), 'HELLO, WELCOME');
+  assert.is(Buffer.from(uppercaseAscii(Buffer.from('&*! 0123 ABC'))).toString(), '&*! 0123 ABC');
+});
+
+test('UTF-8 letters are not letters here: ß and é keep their bytes, even split across chunks', () => {
+  const text = Buffer.from('straße café');
+  const whole = Buffer.from(uppercaseAscii(Buffer.from(text))).toString();
+  assert.is(whole, 'STRAßE CAFé');
+  // Split inside the two-byte ß: each half transformed alone gives the same bytes.
+  const cut = text.indexOf(0xc3) + 1;
+  const halves = Buffer.concat([uppercaseAscii(text.subarray(0, cut)), uppercaseAscii(text.subarray(cut))]);
+  assert.is(halves.toString(), 'STRAßE CAFé');
+});
+
+test('an empty chunk is fine', () => {
+  assert.is(uppercaseAscii(Buffer.alloc(0)).length, 0);
+});
+
+test.run();

@@ -45,7 +45,7 @@ export class ExplainedError extends Error {
 
 export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'verbose', short: 'v', help: 'trace every socket event on stderr (time, addresses, bytes, who closed)' },
-  { name: 'quiet', short: 'q', help: 'print nothing but the data and errors' },
+  { name: 'quiet', short: 'q', help: 'print only data, errors and a server\'s ready line (no per-connection log)' },
   { name: 'ipv4', short: '4', help: 'use IPv4 only' },
   { name: 'ipv6', short: '6', help: 'use IPv6 only' },
   { name: 'help', short: 'h', help: 'show this help and exit' },

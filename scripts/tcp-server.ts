@@ -56,11 +56,11 @@ async function main(): Promise<void> {
     serveConnection(socket, options);
   });
   const bound = await listen(server, address);
-  if (!options.quiet) {
-    console.log('The server is ready to receive');
-    console.log(`Listening on TCP ${formatEndpoint(bound.host, (server.address() as net.AddressInfo).port)} (${bound.description}). Stop with Ctrl-C.`);
-  }
+  // Handlers before the ready line: whoever waits for that line may signal us right after it.
   stopOnSignals(server, connections, options);
+  // The ready line even with -q: it says where to connect, and scripts wait for it.
+  console.log('The server is ready to receive');
+  console.log(`Listening on TCP ${formatEndpoint(bound.host, (server.address() as net.AddressInfo).port)} (${bound.description}). Stop with Ctrl-C.`);
 }
 
 /** Binds, falling back to IPv4 alone where the kernel has no IPv6; a bind failure ends the program. */

@@ -32,7 +32,6 @@ runProgram(PROGRAM, main);
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
   const address = listenAddressFromArgs(positionals, 12000, familyOf(flags));
-  const quiet = Boolean(flags.quiet);
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));
 
   const { socket, bound } = await bind(address);
@@ -40,16 +39,16 @@ async function main(): Promise<void> {
   // A client that vanished makes its host send ICMP "port unreachable"; on an unconnected socket
   // Linux does not report that, and any other error concerns one datagram: log it, keep serving.
   socket.on('error', (err) => console.error(`${PROGRAM}: ${errorCode(err) ?? err.message}; still serving`));
-  if (!quiet) {
-    console.log('The server is ready to receive');
-    console.log(`Listening on UDP ${formatEndpoint(bound.host, socket.address().port)} (${bound.description}). Stop with Ctrl-C.`);
-  }
+  // Handlers before the ready line: whoever waits for that line may signal us right after it.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       trace(`${signal}: closing the socket`);
       socket.close(() => process.exit(EXIT.ok));
     });
   }
+  // The ready line even with -q: it says where to connect, and scripts wait for it.
+  console.log('The server is ready to receive');
+  console.log(`Listening on UDP ${formatEndpoint(bound.host, socket.address().port)} (${bound.description}). Stop with Ctrl-C.`);
 }
 
 /** Reply to one datagram, to the address and port it came from. */

@@ -1,0 +1,75 @@
+// `npm run demo`: runs every program in dist/ on loopback and prints what the handout's sample
+// outputs show, plus its questions answered by the programs themselves. Each step prints the
+// command as you would type it, then what the program printed.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, run, startProgram } from './helpers.mjs';
+
+const show = (title) => console.log(`\n=== ${title}`);
+
+async function step(program, args, note) {
+  const shown = args.map((a) => (/[\s,&*!]/.test(a) ? `'${a}'` : a)).join(' ');
+  console.log(`$ ${program} ${shown}`);
+  const r = await run(program, args);
+  const out = `${r.stdout}${r.stderr}`.trimEnd();
+  if (out) console.log(out.split('\n').map((l) => `  ${l}`).join('\n'));
+  console.log(`  (exit ${r.code}${note ? `: ${note}` : ''})`);
+  return r;
+}
+
+async function withServer(program, args, fn) {
+  console.log(`$ ${program} ${args.join(' ')} &`);
+  const server = await startProgram(program, args);
+  console.log(server.output.stdout.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
+  try {
+    await fn();
+  } finally {
+    await server.stop();
+  }
+}
+
+const tcpPort = String(await freePort());
+const udpPort = String(await freePort('udp'));
+
+show('Task 1, TCP: the handout sample exchange');
+await withServer('tcp-server', ['-q', '127.0.0.1', tcpPort], async () => {
+  await step('tcp-client', ['127.0.0.1', tcpPort, 'hello, welcome to lab']);
+  await step('tcp-client', ['127.0.0.1', tcpPort, 'only a-z change: &*! 123 straße café']);
+});
+
+show('Task 1, UDP: the handout sample exchange');
+await withServer('udp-server', ['-q', '127.0.0.1', udpPort], async () => {
+  await step('udp-client', ['127.0.0.1', udpPort, 'hello, welcome']);
+});
+
+show('Q1: TCP client before TCP server');
+await step('tcp-client', ['127.0.0.1', tcpPort, 'hello'], 'nothing listens, so the kernel answers the SYN with RST');
+
+show('Q2: UDP client before UDP server');
+await step('udp-client', ['127.0.0.1', udpPort, 'hello'], 'UDP sends no error; the host\'s ICMP "port unreachable" does');
+
+show('Q3: client and server on different ports');
+await withServer('tcp-server', ['-q', '127.0.0.1', tcpPort], async () => {
+  const wrong = String(await freePort());
+  await step('tcp-client', ['127.0.0.1', wrong, 'hello']);
+});
+await withServer('udp-server', ['-q', '127.0.0.1', udpPort], async () => {
+  const wrong = String(await freePort('udp'));
+  await step('udp-client', ['-t', '0.5', '127.0.0.1', wrong, 'hello']);
+});
+
+show('Task 2: web server and HTTP client');
+const site = mkdtempSync(join(tmpdir(), 'socklab-demo-'));
+writeFileSync(join(site, 'hello.txt'), 'Hello from socklab\'s web server!\n');
+const webPort = String(await freePort());
+try {
+  await withServer('web-server', ['-q', '--root', site, '127.0.0.1', webPort], async () => {
+    await step('http-client', ['-i', '127.0.0.1', webPort, '/hello.txt']);
+    await step('http-client', [`http://127.0.0.1:${webPort}/missing.html`], 'a missing file is 404 Not Found');
+  });
+} finally {
+  rmSync(site, { recursive: true, force: true });
+}
+
+console.log('\nEvery program is in dist/; try them with --help.');

@@ -1,0 +1,128 @@
+// Standalone: a binary from dist/ must run with nothing around it, as on a lab host that has never
+// seen Node. First copied alone into an empty folder and run with an empty environment (env -i: no
+// PATH, no HOME, no NODE_*), then inside a chroot that holds only the binaries and the shared
+// libraries `ldd` lists. Both ways: --version, and the handout's exchange over TCP and UDP on
+// loopback (a chroot shares the network namespace, so 127.0.0.1 reaches the other chrooted program).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { bin, freePort, run, startProgram } from './helpers.mjs';
+
+const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client'];
+const MESSAGE = 'hello, welcome';
+const REPLY = 'HELLO, WELCOME\n';
+
+const tempDirs = [];
+const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
+test.after(removeTempDirs);
+process.once('exit', removeTempDirs); // also when a test times out and uvu exits early
+
+/** Absolute path of a system command (chroot lives in /usr/sbin, which a user's PATH may lack). */
+function findCommand(name) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
+  assert.ok(found, `${name} is not installed: the standalone test needs it`);
+  return found;
+}
+
+function copyProgram(name, folder) {
+  copyFileSync(bin(name), join(folder, name));
+  chmodSync(join(folder, name), 0o755);
+}
+
+// Built once, on first use, so that a failure shows up as a failed test (uvu swallows errors
+// thrown by test.before).
+let emptyFolder;
+function folderWithOnlyTheBinaries() {
+  if (emptyFolder) return emptyFolder;
+  const folder = mkdtempSync(join(tmpdir(), 'socklab-standalone-'));
+  tempDirs.push(folder);
+  for (const p of PROGRAMS) copyProgram(p, folder);
+  return (emptyFolder = folder);
+}
+
+/** Every shared object `ldd` names for the program, by absolute path (the dynamic loader included). */
+function sharedLibraries(name) {
+  const out = execFileSync(findCommand('ldd'), [bin(name)], { encoding: 'utf8' });
+  assert.not.match(out, /not found/, `ldd ${name} lists a missing library:\n${out}`);
+  // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)";
+  // linux-vdso.so.1 has no file: the kernel maps it into every process.
+  return out.split('\n').map((line) => line.match(/=>\s*(\/\S+)/)?.[1] ?? line.match(/^\s*(\/\S+)/)?.[1]).filter(Boolean);
+}
+
+let chrootRoot;
+function chrootWithOnlyTheBinaries() {
+  if (chrootRoot) return chrootRoot;
+  const root = mkdtempSync(join(tmpdir(), 'socklab-chroot-'));
+  tempDirs.push(root);
+  for (const p of PROGRAMS) copyProgram(p, root);
+  for (const lib of new Set(PROGRAMS.flatMap(sharedLibraries))) {
+    // copyFileSync follows symlinks: the root gets real files at the paths the loader looks for.
+    mkdirSync(join(root, dirname(lib)), { recursive: true });
+    copyFileSync(lib, join(root, lib));
+  }
+  return (chrootRoot = root);
+}
+
+/** Every file under dir, as "/relative/path". */
+function listFiles(dir, prefix = '') {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}/${e.name}`) : [`${prefix}/${e.name}`]);
+}
+
+// How a program is started in each setting: [command, args, spawn options] for run()/startProgram().
+const inEmptyFolder = (name, args) => [findCommand('env'), ['-i', `./${name}`, ...args], { cwd: folderWithOnlyTheBinaries() }];
+const inChroot = (name, args) => [findCommand('env'), ['-i', findCommand('chroot'), chrootWithOnlyTheBinaries(), `/${name}`, ...args], {}];
+
+async function checkVersions(launch) {
+  for (const p of PROGRAMS) {
+    const [command, args, options] = launch(p, ['--version']);
+    const r = await run(command, args, { ...options, timeoutMs: 10000 });
+    assert.is(r.code, 0, `${p} --version exited ${r.code}; stderr: ${r.stderr}`);
+    assert.match(r.stdout.toString(), new RegExp(`^${p} \\d+\\.\\d+\\.\\d+ \\(node \\d+\\.\\d+\\.\\d+, linux-x64\\)\\n$`));
+  }
+}
+
+/** The handout's sample exchange between two copies started by `launch`, server then client. */
+async function checkExchange(proto, launch) {
+  const port = String(await freePort(proto));
+  const [serverCommand, serverArgs, serverOptions] = launch(`${proto}-server`, ['127.0.0.1', port]);
+  const server = await startProgram(serverCommand, serverArgs, serverOptions);
+  let client;
+  let stopped;
+  try {
+    const [command, args, options] = launch(`${proto}-client`, ['127.0.0.1', port, MESSAGE]);
+    client = await run(command, args, { ...options, timeoutMs: 10000 });
+  } finally {
+    stopped = await server.stop();
+  }
+  assert.is(client.stdout.toString(), REPLY, `${proto}-client stdout; stderr: ${client.stderr}`);
+  assert.is(client.code, 0, `${proto}-client exit code; stderr: ${client.stderr}`);
+  assert.equal(stopped, { code: 0, signal: null }, `${proto}-server after SIGTERM; stderr: ${server.output.stderr}`);
+}
+
+test('empty folder, env -i: the folder holds nothing but the four binaries', () => {
+  assert.equal(readdirSync(folderWithOnlyTheBinaries()).sort(), [...PROGRAMS].sort());
+});
+
+test('empty folder, env -i: --version of each program', () => checkVersions(inEmptyFolder));
+test('empty folder, env -i: hello, welcome -> HELLO, WELCOME over TCP', () => checkExchange('tcp', inEmptyFolder));
+test('empty folder, env -i: hello, welcome -> HELLO, WELCOME over UDP', () => checkExchange('udp', inEmptyFolder));
+
+test('chroot: the root holds only the binaries and the libraries ldd lists, no Node', () => {
+  const files = listFiles(chrootWithOnlyTheBinaries());
+  const libs = new Set(PROGRAMS.flatMap(sharedLibraries));
+  assert.ok(libs.size > 0, 'ldd listed no libraries: is the binary static? then this test needs rethinking');
+  assert.ok([...libs].some((l) => /\/ld-linux[^/]*\.so/.test(l)), `no dynamic loader among ${[...libs].join(' ')}`);
+  assert.equal(files.sort(), [...PROGRAMS.map((p) => `/${p}`), ...libs].sort());
+  assert.not.ok(files.some((f) => /(^|\/)(node|nodejs|node_modules)(\/|$)/.test(f)), files.join('\n'));
+});
+
+test('chroot: --version of each program', () => checkVersions(inChroot));
+test('chroot: hello, welcome -> HELLO, WELCOME over TCP, server and client both chrooted', () => checkExchange('tcp', inChroot));
+test('chroot: hello, welcome -> HELLO, WELCOME over UDP, server and client both chrooted', () => checkExchange('udp', inChroot));
+
+test.run();

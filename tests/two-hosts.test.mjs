@@ -1,0 +1,150 @@
+// The lab's two-host setup: the server runs on one host, the client on another. Two network
+// namespaces stand in for the two hosts, joined by a veth pair (a virtual cable) with addresses
+// that exist only inside them, so no traffic leaves this machine. Needs root and iproute2 (CI
+// installs it and runs as root); without them the tests fail rather than pass silently.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { bin, run, startProgram } from './helpers.mjs';
+
+const SERVER_HOST = `socklab-a-${process.pid}`;
+const CLIENT_HOST = `socklab-b-${process.pid}`;
+const SERVER_LINK = `sla${process.pid}`; // interface names have at most 15 characters
+const CLIENT_LINK = `slb${process.pid}`;
+const SERVER_IP = '10.200.0.1';
+const CLIENT_IP = '10.200.0.2';
+const PORT = '12000'; // the handout's port: the namespaces are fresh, so it is free there
+const MESSAGE = 'hello, welcome';
+
+/** Absolute path of a system command (ip lives in /usr/sbin, which a user's PATH may lack). */
+function findCommand(name) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  return dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
+}
+
+function ip(...args) {
+  const command = findCommand('ip');
+  if (!command) throw new Error('`ip` (iproute2) is not installed: the two-host test needs it (apt-get install iproute2)');
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: 'pipe', timeout: 10000 });
+  } catch (err) {
+    throw new Error(`ip ${args.join(' ')} failed (needs root and iproute2): ${err.stderr || err.message}`);
+  }
+}
+
+// Set up once, on first use, so that a failure fails every test that needs the hosts (uvu
+// swallows errors thrown by test.before).
+let hosts;
+function twoHosts() {
+  hosts ??= Promise.resolve().then(() => {
+    ip('netns', 'add', SERVER_HOST);
+    ip('netns', 'add', CLIENT_HOST);
+    ip('link', 'add', SERVER_LINK, 'netns', SERVER_HOST, 'type', 'veth', 'peer', 'name', CLIENT_LINK, 'netns', CLIENT_HOST);
+    ip('-n', SERVER_HOST, 'addr', 'add', `${SERVER_IP}/24`, 'dev', SERVER_LINK);
+    ip('-n', CLIENT_HOST, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', CLIENT_LINK);
+    for (const [host, link] of [[SERVER_HOST, SERVER_LINK], [CLIENT_HOST, CLIENT_LINK]]) {
+      ip('-n', host, 'link', 'set', 'lo', 'up');
+      ip('-n', host, 'link', 'set', link, 'up');
+    }
+  });
+  return hosts;
+}
+
+// Deleting a namespace deletes the veth end inside it, and with it the whole pair.
+function deleteHosts() {
+  for (const host of [SERVER_HOST, CLIENT_HOST]) {
+    try { ip('netns', 'del', host); } catch { /* never created, or already gone */ }
+  }
+}
+test.after(deleteHosts);
+process.once('exit', deleteHosts); // also when a test times out and uvu exits early
+
+// `ip netns exec` switches namespace and then execs the program: the PID we hold is the program's.
+const onHost = (host, program, args) => [findCommand('ip'), ['netns', 'exec', host, bin(program), ...args]];
+
+async function runOnClientHost(program, args, timeoutMs = 10000) {
+  await twoHosts();
+  const [command, fullArgs] = onHost(CLIENT_HOST, program, args);
+  return run(command, fullArgs, { timeoutMs });
+}
+
+async function startOnServerHost(program) {
+  await twoHosts();
+  const [command, args] = onHost(SERVER_HOST, program, [SERVER_IP, PORT]);
+  return startProgram(command, args);
+}
+
+/** The server host's count of UDP datagrams that arrived for a port nobody had open. */
+function udpNoPorts() {
+  const snmp = execFileSync(findCommand('ip'), ['netns', 'exec', SERVER_HOST, 'cat', '/proc/net/snmp'], { encoding: 'utf8' });
+  const [names, values] = snmp.split('\n').filter((l) => l.startsWith('Udp:'));
+  return Number(values.split(/\s+/)[names.split(/\s+/).indexOf('NoPorts')]);
+}
+
+function assertOneLine(stderr, mention) {
+  assert.is(stderr.trimEnd().split('\n').length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.match(stderr, mention);
+}
+
+test('client before server: tcp-client to the other host -> refused, exit 69, one line', async () => {
+  const r = await runOnClientHost('tcp-client', [SERVER_IP, PORT, MESSAGE]);
+  assert.is(r.code, 69, `exit code; stderr: ${r.stderr}`);
+  assertOneLine(r.stderr, /refused/i);
+  assert.is(r.stdout.length, 0);
+  assert.ok(r.ms < 2000, `took ${Math.round(r.ms)} ms: a RST should come back at once`);
+});
+
+test('client before server: udp-client to the other host -> ICMP port unreachable, exit 69', async () => {
+  const r = await runOnClientHost('udp-client', [SERVER_IP, PORT, MESSAGE]);
+  assert.is(r.code, 69, `exit code; stderr: ${r.stderr}`);
+  assertOneLine(r.stderr, new RegExp(`UDP port ${PORT}`));
+  assert.ok(r.ms < 3000, `took ${Math.round(r.ms)} ms`);
+});
+
+// A host with no route back to the client cannot send its ICMP "port unreachable": the datagram
+// arrives and is dropped without a word, as behind a firewall that drops ICMP. (A blackhole route
+// needs no nft/iptables, which CI does not install.) The client must give up after its tries.
+test('server host drops its ICMP: udp-client times out after 1 + retries tries, exit 75', async () => {
+  await twoHosts();
+  ip('-n', SERVER_HOST, 'route', 'add', 'blackhole', `${CLIENT_IP}/32`);
+  let r;
+  let arrived;
+  try {
+    const before = udpNoPorts();
+    r = await runOnClientHost('udp-client', ['-t', '0.5', '-r', '1', SERVER_IP, PORT, MESSAGE]);
+    arrived = udpNoPorts() - before;
+  } finally {
+    ip('-n', SERVER_HOST, 'route', 'del', 'blackhole', `${CLIENT_IP}/32`);
+  }
+  assert.is(r.code, 75, `exit code; stderr: ${r.stderr}`);
+  assertOneLine(r.stderr, /no reply .*2 tries/);
+  assert.is(arrived, 2, 'both datagrams should reach the server host (and be dropped there)');
+  assert.ok(r.ms >= 900 && r.ms < 5000, `took ${Math.round(r.ms)} ms for 2 tries of 0.5 s`);
+});
+
+for (const proto of ['tcp', 'udp']) {
+  test(`${proto}-server on one host, ${proto}-client on the other: hello, welcome -> HELLO, WELCOME`, async () => {
+    const server = await startOnServerHost(`${proto}-server`);
+    let r;
+    let stopped;
+    try {
+      r = await runOnClientHost(`${proto}-client`, [SERVER_IP, PORT, MESSAGE]);
+    } finally {
+      stopped = await server.stop();
+    }
+    assert.is(r.stdout.toString(), 'HELLO, WELCOME\n', `${proto}-client stdout; stderr: ${r.stderr}`);
+    assert.is(r.code, 0, `${proto}-client exit code; stderr: ${r.stderr}`);
+    assert.equal(stopped, { code: 0, signal: null }, `${proto}-server after SIGTERM; stderr: ${server.output.stderr}`);
+  });
+}
+
+test('the hosts are gone after the tests', () => {
+  deleteHosts();
+  const left = ip('netns', 'list');
+  assert.not.match(left, SERVER_HOST);
+  assert.not.match(left, CLIENT_HOST);
+});
+
+test.run();

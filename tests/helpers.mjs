@@ -69,7 +69,8 @@ export function startProgram(command, args, { ready = /Listening on|Ready to ser
     }, timeoutMs);
     child.stdout.on('data', (c) => {
       output.stdout += c;
-      if (ready.test(output.stdout)) {
+      // Only whole lines count: a ready line may arrive in pieces ("Listening on", " 4242\n").
+      if (ready.test(output.stdout.slice(0, output.stdout.lastIndexOf('\n') + 1))) {
         clearTimeout(timer);
         resolve({ child, output, exit: exitPromise, isRunning: () => exited === null, stop: () => stop(child, exitPromise) });
       }
@@ -132,3 +133,8 @@ export function patternBytes(length, seed = 1) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** What a person would see on a terminal: cursor moves and carriage returns removed. */
+export function withoutTerminalCodes(text) {
+  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
+}

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { expectedUpper, freePort, patternBytes, root, run, sleep, startProgram, tcpExchange } from './helpers.mjs';
+import { bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, root, run, sleep, startProgram, tcpExchange } from './helpers.mjs';
 
 const PEERS = join(root, 'tests', 'peers');
 let server; // one tcp-server on 127.0.0.1 for most tests
@@ -91,6 +91,27 @@ test('handout Q3: wrong port -> refused names the port; the server on the right 
   assert.is(r.code, 69);
   assert.match(r.stderr, `nothing listens on TCP port ${wrong} at 127.0.0.1`);
   assert.is((await tcpExchange(port, 'still here')).toString(), 'STILL HERE');
+});
+
+test('connect timeout: a host that drops the SYN (full accept queue) -> exit 75 after -t, one line', async () => {
+  const silent = await startProgram('/usr/bin/python3', [join(PEERS, 'full_backlog_listener.py')]);
+  try {
+    const silentPort = /Listening on (\d+)/.exec(silent.output.stdout)[1];
+    const r = await run('tcp-client', ['-t', '0.5', '127.0.0.1', silentPort, 'hi'], { timeoutMs: 5000 });
+    assert.is(r.code, 75, r.stderr);
+    assert.match(r.stderr, `timed out connecting to 127.0.0.1 port ${silentPort} after 0.5 s`);
+    assert.is(r.stderr.trimEnd().split('\n').length, 1);
+  } finally {
+    await silent.stop();
+  }
+});
+
+test('on a terminal, tcp-client prompts like the handout and prints "From Server: ..."', async () => {
+  const r = await run('/usr/bin/python3', [join(PEERS, 'on_terminal.py'), 'hello, welcome to lab', bin('tcp-client'), '127.0.0.1', String(port)]);
+  assert.is(r.code, 0, r.stdout.toString());
+  const screen = withoutTerminalCodes(r.stdout.toString());
+  assert.match(screen, 'Input lowercase sentence: hello, welcome to lab\n');
+  assert.match(screen, 'From Server: HELLO, WELCOME TO LAB\n');
 });
 
 test('an unknown host name -> exit 68, one line', async () => {

@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { expectedUpper, freePort, patternBytes, root, run, sleep, startProgram, udpExchange } from './helpers.mjs';
+import { bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, root, run, sleep, startProgram, udpExchange } from './helpers.mjs';
 
 const PEERS = join(root, 'tests', 'peers');
 let server;
@@ -29,6 +29,13 @@ test('piped stdin: one datagram per line, one reply line each', async () => {
   const r = await run('udp-client', ['127.0.0.1', String(port)], { input: 'one\ntwo & 3!\nstraße\n' });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.toString(), 'ONE\nTWO & 3!\nSTRAßE\n');
+});
+
+test('on a terminal, udp-client prompts like the handout and prints the reply', async () => {
+  const r = await run('/usr/bin/python3', [join(PEERS, 'on_terminal.py'), 'hello, welcome', bin('udp-client'), '127.0.0.1', String(port)]);
+  assert.is(r.code, 0, r.stdout.toString());
+  const screen = withoutTerminalCodes(r.stdout.toString());
+  assert.match(screen, 'Input lowercase sentence: hello, welcome\nHELLO, WELCOME\n');
 });
 
 test('every byte value in one datagram, and a 0-byte datagram, come back as the transform says', async () => {

@@ -1,0 +1,627 @@
+// web-server: the handout's WebServer.py, grown up. Every request walks the handout's steps in
+// order: parse the request → find the file under the root → answer with header lines + the file,
+// or 404. node:http does the parsing (llhttp), keep-alive and header limits; everything about
+// files, paths and status codes is written out here.
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import os from 'node:os';
+import { extname, join, relative, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { lookup as mimeLookup } from 'mrmime';
+import {
+  COMMON_OPTIONS, UsageError, parseCommandLine, familyOf, parseCount, parseSeconds, runProgram, type ProgramSpec,
+} from '../lib/cli.ts';
+import { EXIT } from '../lib/exit-codes.ts';
+import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
+import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
+import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+
+const PROGRAM = 'web-server';
+
+const spec: ProgramSpec = {
+  name: PROGRAM,
+  summary: 'a static web server (the handout\'s WebServer.py): answers GET and HEAD with files from one ' +
+    'folder, or 404 Not Found. Keep-alive, conditional GET (304), byte ranges (206), folder listings.',
+  usage: ['[PORT] [-d DIR]', 'HOST PORT [-d DIR]'],
+  options: [
+    { name: 'root', short: 'd', value: 'DIR', help: 'serve the files under DIR (default: the current folder)' },
+    { name: 'no-listing', short: 'N', help: 'answer 404 for a folder without index.html instead of listing it' },
+    { name: 'dotfiles', help: 'also serve files and folders whose name starts with a dot (hidden by default)' },
+    { name: 'once', help: 'serve exactly one request, then exit 0 (the assignment\'s literal server)' },
+    { name: 'keep-alive', value: 'SECONDS', help: 'close a persistent connection idle this long between requests (default 5)' },
+    { name: 'headers-timeout', value: 'SECONDS', help: 'close a client that has not sent a whole request head by then (default 10)' },
+    { name: 'request-timeout', value: 'SECONDS', help: 'close a client that has not sent a whole request by then (default 30)' },
+    { name: 'max-connections', value: 'N', help: 'refuse connections beyond N open at once (default 1000)' },
+    { name: 'grace', value: 'SECONDS', help: 'on Ctrl-C/SIGTERM, let responses in flight finish this long (default 10)' },
+    ...COMMON_OPTIONS,
+  ],
+  examples: [
+    ['web-server', 'serve the current folder on port 6789, every IPv4 and IPv6 address, as the handout\'s server'],
+    ['web-server -d ~/site 8080', 'serve ~/site on port 8080; open http://THIS-HOST:8080/ in a browser'],
+    ['web-server --once 127.0.0.1 6789', 'answer one request on loopback only, then exit'],
+    ['web-server -v', 'also print every request head and response head on stderr (compare with Wireshark)'],
+  ],
+  notes: `The access log (stdout) has one line per response in Common Log Format:
+  CLIENT - - [TIME] "REQUEST LINE" STATUS BYTES
+BYTES counts the body only ("-" for none). -q turns it off; -v adds the heads on stderr.
+Files and folders whose name starts with a dot, and anything outside DIR (through "..",
+%2e%2e, %2f, backslashes or symlinks), are never served.`,
+};
+
+/** Everything a request needs to know about how the server was started. */
+interface ServeOptions {
+  /** The served folder, symlinks resolved, so that a file's real path can be checked against it. */
+  root: string;
+  /** List a folder that has no index.html (else 404). */
+  listing: boolean;
+  /** Serve names starting with a dot. */
+  dotfiles: boolean;
+  /** Serve one request, then stop. */
+  once: boolean;
+  /** Print the access log. */
+  log: boolean;
+  trace: Trace;
+  /** Called once a response is complete (for --once). */
+  onResponseDone: () => void;
+}
+
+// A request line longer than this gets 414. Node's limit for a whole request head is 16 KiB
+// (maxHeaderSize); a longer head gets 431, or 414 when the request line alone is the culprit.
+const MAX_URL_LENGTH = 8192;
+const MAX_HEAD_SIZE = 16384;
+const ALLOWED_METHODS = 'GET, HEAD';
+
+runProgram(PROGRAM, main);
+
+async function main(): Promise<void> {
+  // mri reads any --no-X as "X = false", which the shared parser refuses as an unknown option;
+  // -N is --no-listing's alias, so the long form is passed on as the short one.
+  const argv = process.argv.slice(2).map((arg) => (arg === '--no-listing' ? '-N' : arg));
+  const { flags, positionals } = parseCommandLine(spec, argv);
+  const address = listenAddressFromArgs(positionals, 6789, familyOf(flags));
+  const rootArg = typeof flags.root === 'string' ? flags.root : '.';
+  const root = realFolder(rootArg);
+  const keepAliveMs = parseSeconds(flags, 'keep-alive', 5) * 1000;
+  const headersTimeoutMs = parseSeconds(flags, 'headers-timeout', 10) * 1000;
+  const requestTimeoutMs = parseSeconds(flags, 'request-timeout', 30) * 1000;
+  const graceMs = parseSeconds(flags, 'grace', 10) * 1000;
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new UsageError('--headers-timeout cannot be longer than --request-timeout (the head is part of the request)');
+  }
+  const quiet = Boolean(flags.quiet);
+  const trace = createTrace(PROGRAM, Boolean(flags.verbose));
+
+  const server = http.createServer({
+    keepAliveTimeout: keepAliveMs,
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // How often Node looks for clients past those timeouts (its default, 30 s, would let a
+    // slowloris client hold a connection far longer than --headers-timeout says).
+    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs / 2),
+    maxHeaderSize: MAX_HEAD_SIZE,
+    // Node answers a missing Host with a bare 400 that never reaches our handler (nor the log).
+    requireHostHeader: false,
+  });
+  server.maxConnections = parseCount(flags, 'max-connections', 1000, 1, 100000);
+
+  let served = 0;
+  const options: ServeOptions = {
+    root,
+    listing: !flags['no-listing'],
+    dotfiles: Boolean(flags.dotfiles),
+    once: Boolean(flags.once),
+    log: !quiet,
+    trace,
+    onResponseDone: () => {
+      served += 1;
+      if (options.once && served === 1) stopServing(server, 'served one request (--once)', graceMs, quiet, trace);
+    },
+  };
+
+  server.on('connection', (socket: net.Socket) => {
+    const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
+    trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
+    socket.once('close', () => trace(`${client}: closed; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handleRequest(req, res, options).catch((err: unknown) => {
+      // A bug or an I/O error after the checks: answer 500 if nothing was sent yet, else cut.
+      trace(`internal error: ${(err as Error)?.stack ?? err}`);
+      if (!res.headersSent) sendError(req, res, 500, 'The server failed while answering this request.', options);
+      else res.destroy();
+    });
+  });
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => refuseTunnel(req, socket, options));
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
+    answerUnparsableRequest(err, socket, options);
+  });
+
+  const bound = await listen(server, address);
+  const port = (server.address() as net.AddressInfo).port;
+  if (!quiet) {
+    console.log('Ready to serve...');
+    for (const line of urlLines(bound, port)) console.log(line);
+    console.log(`Serving ${root} (${bound.description}). Stop with Ctrl-C.`);
+  }
+  process.on('SIGINT', () => stopServing(server, 'SIGINT', graceMs, quiet, trace));
+  process.on('SIGTERM', () => stopServing(server, 'SIGTERM', graceMs, quiet, trace));
+}
+
+/** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */
+function realFolder(dir: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(dir);
+  } catch {
+    throw new UsageError(`cannot serve "${dir}": no such folder`);
+  }
+  if (!fs.statSync(real).isDirectory()) throw new UsageError(`cannot serve "${dir}": it is a file, not a folder`);
+  return real;
+}
+
+/** Binds, falling back to IPv4 alone where the kernel has no IPv6; a bind failure ends the program. */
+function listen(server: http.Server, address: ListenAddress): Promise<ListenAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      const fallback = ipv4Fallback(address, errorCode(err));
+      if (fallback) return listen(server, fallback).then(resolve, reject);
+      reject(explainNetworkError(err, { proto: 'TCP', host: address.host, port: address.port, during: 'listen' }));
+    };
+    server.once('error', onError);
+    server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
+      server.off('error', onError);
+      // Accept errors (EMFILE when out of file descriptors) must not kill the server.
+      server.on('error', (err) => console.error(`${PROGRAM}: accept failed (${errorCode(err)}); still serving`));
+      resolve(address);
+    });
+  });
+}
+
+/** The URLs to open: this host's own, and for a wildcard address the ones other hosts can use. */
+function urlLines(bound: ListenAddress, port: number): string[] {
+  const url = (host: string) => `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  if (bound.host !== '::' && bound.host !== '0.0.0.0') return [`Open ${url(bound.host)}`];
+  const wanted = (family: string) => (bound.host === '0.0.0.0' ? family === 'IPv4' : !bound.ipv6Only || family === 'IPv6');
+  const others = Object.values(os.networkInterfaces()).flat()
+    // Link-local IPv6 addresses (fe80::) need a zone to be usable in a URL: leave them out.
+    .filter((a) => a !== undefined && !a.internal && wanted(a.family) && !a.address.startsWith('fe80'))
+    .map((a) => url(a!.address)).slice(0, 4);
+  return [
+    `Open ${url(bound.host === '::' && bound.ipv6Only ? '::1' : 'localhost')} on this host`,
+    ...(others.length > 0 ? [`or from another host: ${others.join('  ')}`] : []),
+  ];
+}
+
+// ---- One request, in the handout's order ----
+
+async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): Promise<void> {
+  // A body sent with a GET is read and dropped, so that the connection can carry the next request.
+  req.resume();
+  const streamed = { bytes: 0 };
+  logWhenDone(req, res, streamed, options);
+  options.trace(`${clientOf(req)} -> request head:\n${indentHead(requestHead(req), '> ')}`);
+  if (options.once) res.setHeader('Connection', 'close');
+
+  // Step 1: parse the request.
+  if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
+    return sendError(req, res, 505, `HTTP/${req.httpVersion} is not spoken here; use HTTP/1.1 or HTTP/1.0.`, options);
+  }
+  if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+    return sendError(req, res, 400, 'An HTTP/1.1 request must have a Host header.', options);
+  }
+  const target = req.url ?? '';
+  if (target.length > MAX_URL_LENGTH) {
+    return sendError(req, res, 414, `The request target is ${target.length} bytes long; the limit is ${MAX_URL_LENGTH}.`, options);
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', ALLOWED_METHODS);
+    return sendError(req, res, 405, `${req.method} is not supported: this server only answers ${ALLOWED_METHODS}.`, options);
+  }
+  const parsed = parseTarget(target);
+  if ('status' in parsed) return sendError(req, res, parsed.status, parsed.why, options);
+  const { segments, trailingSlash, query, shown } = parsed;
+
+  // Step 2: find the file under the root.
+  if (!options.dotfiles && segments.some((s) => s.startsWith('.'))) return sendNotFound(req, res, shown, options);
+  const found = await findUnderRoot(options.root, segments, options.dotfiles);
+  if (found === 'missing') return sendNotFound(req, res, shown, options);
+  if (found === 'forbidden') return sendError(req, res, 403, `You may not read ${shown}.`, options);
+  const { path, stats } = found;
+
+  // Step 3: answer with header lines and the file (or the folder's index.html, or its listing).
+  if (stats.isDirectory()) {
+    if (!trailingSlash) return redirectToFolder(req, res, segments, query, options);
+    const index = join(path, 'index.html');
+    const indexStats = await fs.promises.stat(index).catch(() => undefined);
+    if (indexStats?.isFile()) return serveFile(req, res, index, shown, streamed, options);
+    if (!options.listing) return sendNotFound(req, res, shown, options);
+    return sendListing(req, res, path, shown, segments.length === 0, options);
+  }
+  if (trailingSlash) return sendNotFound(req, res, shown, options);
+  if (!stats.isFile()) return sendError(req, res, 403, `${shown} is not a regular file.`, options);
+  return serveFile(req, res, path, shown, streamed, options);
+}
+
+type ParsedTarget =
+  | { segments: string[]; trailingSlash: boolean; query: string; shown: string }
+  | { status: 400 | 403; why: string };
+
+/**
+ * The request target → the path's segments under the root. Decodes percent-escapes exactly once
+ * (so %252e stays the name "%2e"), refuses what no file name here should contain, and resolves
+ * "." and ".." itself, refusing any ".." that would climb above the root.
+ */
+function parseTarget(target: string): ParsedTarget {
+  // Absolute-form (RFC 9112 §3.2.2), as sent to proxies: an origin server uses only its path.
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(target);
+  const rest = absolute ? target.slice(absolute[0].length) || '/' : target;
+  if (!rest.startsWith('/')) return { status: 400, why: 'The request target must be a path starting with "/".' };
+  const queryAt = rest.search(/[?#]/);
+  const rawPath = queryAt === -1 ? rest : rest.slice(0, queryAt);
+  const query = queryAt === -1 || rest[queryAt] === '#' ? '' : rest.slice(queryAt).replace(/#.*$/s, '');
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return { status: 400, why: 'The path has a bad percent-encoding (% must be followed by two hex digits of UTF-8).' };
+  }
+  // NUL ends a name for the kernel; other control characters would reach the log and headers.
+  if (/[\x00-\x1f\x7f]/.test(path)) return { status: 400, why: 'The path contains a control character (such as NUL or a line break).' };
+  // Windows and some proxies read "\" as "/", so "..\" could climb out of the root for them.
+  if (path.includes('\\')) return { status: 400, why: 'The path contains a backslash.' };
+  const segments: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (segments.length === 0) return { status: 403, why: 'The path climbs above the served folder.' };
+      segments.pop();
+    } else {
+      segments.push(part);
+    }
+  }
+  return { segments, trailingSlash: path.endsWith('/'), query, shown: path };
+}
+
+type Found = { path: string; stats: fs.Stats } | 'missing' | 'forbidden';
+
+/** The file the segments name, after following symlinks — but only if it is still under the root. */
+async function findUnderRoot(root: string, segments: string[], dotfiles: boolean): Promise<Found> {
+  let real: string;
+  try {
+    real = await fs.promises.realpath(join(root, ...segments));
+  } catch (err) {
+    return errorCode(err) === 'EACCES' ? 'forbidden' : 'missing';
+  }
+  // A symlink may point anywhere; what it points at must be inside the root too.
+  if (real !== root && !real.startsWith(root + sep)) return 'forbidden';
+  if (!dotfiles && relative(root, real).split(sep).some((s) => s.startsWith('.'))) return 'missing';
+  try {
+    return { path: real, stats: await fs.promises.stat(real) };
+  } catch (err) {
+    return errorCode(err) === 'EACCES' ? 'forbidden' : 'missing';
+  }
+}
+
+/** 200 with the whole file, 206 with part of it, 304 when the client's copy is current, 416. */
+async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, path: string, shown: string,
+  streamed: { bytes: number }, options: ServeOptions): Promise<void> {
+  let file: fs.promises.FileHandle;
+  try {
+    // O_NONBLOCK: should a FIFO have been swapped in since stat(), open() must not hang on it.
+    file = await fs.promises.open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    if (errorCode(err) === 'EACCES') return sendError(req, res, 403, `You may not read ${shown}.`, options);
+    return sendNotFound(req, res, shown, options);
+  }
+  let streaming = false;
+  try {
+    const stats = await file.stat();
+    if (!stats.isFile()) return sendError(req, res, 403, 'Not a regular file.', options);
+    const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+    const lastModified = new Date(stats.mtime).toUTCString();
+    const validators = { ETag: etag, 'Last-Modified': lastModified };
+
+    if (isNotModified(req, etag, stats.mtimeMs)) {
+      writeHead(res, 304, validators, options);
+      res.end();
+      return;
+    }
+    const range = rangeAskedFor(req, etag, lastModified, stats.size);
+    if (range === 'unsatisfiable') {
+      return sendError(req, res, 416, `The file has ${stats.size} bytes; the range asked for is outside it.`,
+        options, { 'Content-Range': `bytes */${stats.size}` });
+    }
+    const { start, end } = range ?? { start: 0, end: stats.size - 1 };
+    writeHead(res, range ? 206 : 200, {
+      'Content-Type': contentTypeFor(path),
+      'Content-Length': end - start + 1,
+      ...validators,
+      'Accept-Ranges': 'bytes',
+      ...(range ? { 'Content-Range': `bytes ${start}-${end}/${stats.size}` } : {}),
+    }, options);
+    if (req.method === 'HEAD' || end < start) {
+      res.end();
+      return;
+    }
+    const body = file.createReadStream({ start, end, autoClose: true });
+    streaming = true;
+    body.on('data', (chunk: string | Buffer) => { streamed.bytes += chunk.length; });
+    // pipeline closes the file when the client goes away mid-transfer; that is not our error.
+    await pipeline(body, res).catch(() => res.destroy());
+  } finally {
+    if (!streaming) await file.close();
+  }
+}
+
+/** RFC 9110 §13.1: If-None-Match wins over If-Modified-Since; ETags compare weakly for GET. */
+function isNotModified(req: http.IncomingMessage, etag: string, mtimeMs: number): boolean {
+  const noneMatch = req.headers['if-none-match'];
+  if (noneMatch !== undefined) {
+    return noneMatch.trim() === '*' || noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+  }
+  const since = Date.parse(req.headers['if-modified-since'] ?? '');
+  // HTTP dates have whole seconds; the file's time has milliseconds.
+  return Number.isFinite(since) && Math.floor(mtimeMs / 1000) * 1000 <= since;
+}
+
+/**
+ * A single range `bytes=a-b`, `bytes=a-` or `bytes=-n`, clipped to the file. Anything else
+ * (several ranges, garbage, or an If-Range for another version of the file) means the whole
+ * file, which RFC 9110 §14.2 allows.
+ */
+function rangeAskedFor(req: http.IncomingMessage, etag: string, lastModified: string, size: number):
+  { start: number; end: number } | 'unsatisfiable' | undefined {
+  const header = req.headers.range;
+  if (header === undefined) return undefined;
+  const ifRange = req.headers['if-range'];
+  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+function contentTypeFor(path: string): string {
+  const type = mimeLookup(extname(path).slice(1).toLowerCase()) ?? 'application/octet-stream';
+  const isText = type.startsWith('text/') || type === 'application/json' || type.endsWith('+xml');
+  return isText ? `${type}; charset=utf-8` : type;
+}
+
+/** `/dir` → `/dir/`, keeping the query. Built from the decoded segments, so it starts with one "/" only. */
+function redirectToFolder(req: http.IncomingMessage, res: http.ServerResponse, segments: string[],
+  query: string, options: ServeOptions): void {
+  const location = `/${segments.map(encodeURIComponent).join('/')}/${query}`;
+  res.setHeader('Location', location);
+  sendHtml(req, res, 301, page('301 Moved Permanently', `<p>This folder is at <a href="${escapeHtml(location)}">${escapeHtml(location)}</a>.</p>`), options);
+}
+
+async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, folder: string, shown: string,
+  atRoot: boolean, options: ServeOptions): Promise<void> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(folder, { withFileTypes: true });
+  } catch {
+    return sendError(req, res, 403, `You may not list ${shown}.`, options);
+  }
+  const visible = entries
+    .filter((e) => options.dotfiles || !e.name.startsWith('.'))
+    .map((e) => ({ name: e.name, folder: e.isDirectory() }))
+    .sort((a, b) => Number(b.folder) - Number(a.folder) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Percent-encoded links (a name may hold "#", "?", ":" or spaces), HTML-escaped text.
+  const items = [
+    ...(atRoot ? [] : ['<li><a href="../">../</a></li>']),
+    ...visible.map(({ name, folder: isFolder }) => {
+      const slash = isFolder ? '/' : '';
+      return `<li><a href="./${encodeURIComponent(name)}${slash}">${escapeHtml(name)}${slash}</a></li>`;
+    }),
+  ];
+  const html = page(`Index of ${shown}`, `<ul>\n${items.join('\n')}\n</ul>`);
+  sendHtml(req, res, 200, html, options);
+}
+
+function sendNotFound(req: http.IncomingMessage, res: http.ServerResponse, shown: string, options: ServeOptions): void {
+  sendError(req, res, 404, `The requested path ${shown} was not found on this server.`, options);
+}
+
+function sendError(req: http.IncomingMessage, res: http.ServerResponse, status: number, why: string,
+  options: ServeOptions, headers: http.OutgoingHttpHeaders = {}): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value!);
+  sendHtml(req, res, status, page(`${status} ${http.STATUS_CODES[status]}`, `<p>${escapeHtml(why)}</p>`), options);
+}
+
+function sendHtml(req: http.IncomingMessage, res: http.ServerResponse, status: number, html: string, options: ServeOptions): void {
+  const body = Buffer.from(html);
+  writeHead(res, status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': body.length }, options);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function page(title: string, body: string): string {
+  return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n` +
+    `<body><h1>${escapeHtml(title)}</h1>\n${body}\n<hr><address>${PROGRAM}</address></body></html>\n`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Every response head goes out through here, so that -v can show it exactly as Node wrote it. */
+function writeHead(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders, options: ServeOptions): void {
+  // setHeader, not writeHead(status, headers): only then does getHeader() see them for the log.
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value!);
+  res.writeHead(status);
+  if (res.req) {
+    // Node keeps the exact head it wrote in _header; the public API has only the parts.
+    const head = (res as unknown as { _header?: string })._header ?? `HTTP/1.1 ${status}`;
+    options.trace(`${clientOf(res.req)} <- response head:\n${indentHead(head, '< ')}`);
+  }
+}
+
+/**
+ * Logs the exchange once the response is complete (or cut), and tells --once about it. BYTES is
+ * the body: Content-Length when it all went out, else what was read from the file before the cut.
+ */
+function logWhenDone(req: http.IncomingMessage, res: http.ServerResponse, streamed: { bytes: number }, options: ServeOptions): void {
+  const client = req.socket.remoteAddress;
+  res.once('close', () => {
+    const complete = res.writableFinished && req.method !== 'HEAD';
+    const bytes = complete ? Number(res.getHeader('Content-Length') ?? 0) : streamed.bytes;
+    if (options.log) {
+      const requestLine = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+      console.log(accessLogLine(client, requestLine, res.statusCode, bytes));
+    }
+    options.onResponseDone();
+  });
+}
+
+// ---- What node:http's parser refused ----
+
+/**
+ * llhttp refused the request (or the client was too slow): answer with the status that says
+ * why, log it like any other request, and close, since the connection's framing is now unknown.
+ */
+function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket, options: ServeOptions): void {
+  const firstLine = firstLineOf(err.rawPacket);
+  const status = statusForParseError(err.code, firstLine);
+  // A reset, or an error while a response is already being written: nothing sensible to say.
+  const busy = (socket as net.Socket & { _httpMessage?: unknown })._httpMessage;
+  if (status === undefined || !socket.writable || busy) {
+    socket.destroy();
+    return;
+  }
+  options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)}: request refused by the parser (${err.code}): ${err.message}`);
+  sendRawAndClose(socket, status, parseErrorSentence(err, status), firstLine ?? '-', '', options);
+}
+
+/** CONNECT asks for a tunnel, a proxy's job; node:http hands it here rather than to 'request'. */
+function refuseTunnel(req: http.IncomingMessage, socket: net.Socket, options: ServeOptions): void {
+  sendRawAndClose(socket, 405, `CONNECT is for proxies; this server only answers ${ALLOWED_METHODS}.`,
+    `${req.method} ${req.url} HTTP/${req.httpVersion}`, `Allow: ${ALLOWED_METHODS}\r\n`, options);
+}
+
+/** A whole response written straight to the socket (no ServerResponse exists here), logged, then close. */
+function sendRawAndClose(socket: net.Socket, status: number, why: string, requestLine: string,
+  extraHeaders: string, options: ServeOptions): void {
+  const reason = http.STATUS_CODES[status] ?? 'Error';
+  const body = Buffer.from(page(`${status} ${reason}`, `<p>${escapeHtml(why)}</p>`));
+  const head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${new Date().toUTCString()}\r\n${extraHeaders}` +
+    `Content-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)} <- response head:\n${indentHead(head, '< ')}`);
+  if (options.log) console.log(accessLogLine(socket.remoteAddress, requestLine, status, body.length));
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  // end() waits for the client to read; a client that never does must not hold the socket.
+  setTimeout(() => socket.destroy(), 2000).unref();
+  options.onResponseDone();
+}
+
+function statusForParseError(code: string | undefined, firstLine: string | undefined): number | undefined {
+  switch (code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return undefined;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_HEADERS_TIMEOUT':
+      return 408;
+    case 'HPE_HEADER_OVERFLOW':
+      // Node counts the request line and the headers together; blame the part that is too long.
+      return firstLine === undefined || firstLine.length > MAX_URL_LENGTH ? 414 : 431;
+    case 'HPE_INVALID_METHOD':
+      return 501;
+    case 'HPE_INVALID_VERSION':
+      return /HTTP\/\d+\.\d+$/.test(firstLine ?? '') ? 505 : 400;
+    default:
+      return 400;
+  }
+}
+
+function parseErrorSentence(err: Error & { code?: string }, status: number): string {
+  switch (status) {
+    case 408: return 'The request did not arrive in time.';
+    case 414: return `The request line is longer than ${MAX_URL_LENGTH} bytes.`;
+    case 431: return `The request head is larger than ${MAX_HEAD_SIZE} bytes.`;
+    case 501: return `This server does not know that method; it answers ${ALLOWED_METHODS}.`;
+    case 505: return 'This server speaks HTTP/1.1 and HTTP/1.0 only.';
+    default: return `The request is not valid HTTP/1.1 (${err.message || err.code}).`;
+  }
+}
+
+/** The request line as received (no line ending), or undefined if it never ended. */
+function firstLineOf(raw: Buffer | undefined): string | undefined {
+  if (!raw || raw.length === 0) return undefined;
+  const text = raw.toString('latin1');
+  const end = text.indexOf('\n');
+  return (end === -1 ? text : text.slice(0, end)).replace(/\r$/, '');
+}
+
+// ---- The access log and the -v heads ----
+
+/** One line of the Common Log Format: `host ident user [time] "request" status bytes`. */
+function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number): string {
+  const host = address === undefined ? '-' : address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  const shown = requestLine.length > 1024 ? `${requestLine.slice(0, 1024)}...` : requestLine;
+  return `${host} - - [${clfTime(new Date())}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
+}
+
+/** As Apache does: quotes and backslashes escaped, and any byte outside printable ASCII as \xHH, so a line stays one line. */
+function escapeLogField(text: string): string {
+  return text.replace(/[^\x20-\x7e]|["\\]/g, (c) => {
+    if (c === '"' || c === '\\') return `\\${c}`;
+    return [...Buffer.from(c, c.charCodeAt(0) < 256 ? 'latin1' : 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+  });
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `24/Nov/2026:17:09:16 +0000`: local time with its offset from UTC. */
+function clfTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const offset = -date.getTimezoneOffset();
+  const zone = `${offset >= 0 ? '+' : '-'}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`;
+  return `${two(date.getDate())}/${MONTHS[date.getMonth()]}/${date.getFullYear()}:` +
+    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())} ${zone}`;
+}
+
+function requestHead(req: http.IncomingMessage): string {
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+  return lines.join('\r\n');
+}
+
+function indentHead(head: string, prefix: string): string {
+  const printable = (line: string) => line.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return head.replace(/\r\n\r\n$/, '').split('\r\n').map((line) => `  ${prefix}${printable(line)}`).join('\n');
+}
+
+function clientOf(req: http.IncomingMessage): string {
+  return formatEndpoint(req.socket.remoteAddress, req.socket.remotePort);
+}
+
+// ---- Stopping ----
+
+/**
+ * Ctrl-C, SIGTERM or --once: stop accepting, close idle keep-alive connections, let responses in
+ * flight finish for up to --grace seconds, exit 0. A second signal exits at once.
+ */
+let stopping = false;
+function stopServing(server: http.Server, why: string, graceMs: number, quiet: boolean, trace: Trace): void {
+  if (stopping) process.exit(EXIT.ok);
+  stopping = true;
+  if (!quiet) console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
+  server.close(() => {
+    trace('all connections closed');
+    process.exit(EXIT.ok);
+  });
+  server.closeIdleConnections();
+  setTimeout(() => {
+    server.closeAllConnections();
+    process.exit(EXIT.ok);
+  }, graceMs).unref();
+}

@@ -1,0 +1,424 @@
+// web-server against real clients: curl, wget, Python's http.client, headless Chromium and raw
+// sockets. One server serves a throwaway site for most tests; tests that need other flags start
+// their own. Every server binds 127.0.0.1 and is stopped by its PID.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bin, freePort, run, sleep } from './helpers.mjs';
+import { SECRET, makeSite, parseResponse, rawRequest, runTool, startWebServer } from './web-helpers.mjs';
+
+const site = makeSite();
+mkdirSync(join(site.www, 'evil.example'));
+let server;
+
+test.before(async () => {
+  server = await startWebServer(['-d', site.www]);
+});
+
+test.after(async () => {
+  await server?.stop();
+  site.cleanup();
+});
+
+const encodePath = (path) => path.split('/').map(encodeURIComponent).join('/');
+const get = (path, headers = '') =>
+  rawRequest(server.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`);
+const FETCHED = ['/hello.txt', '/binary.bin', '/empty.txt', '/big.dat', '/name with spaces ü €.txt'];
+
+test('curl fetches text, binary, empty, 1 MiB and a UTF-8 name with spaces byte-identical; 404 for a missing one', async () => {
+  for (const path of FETCHED) {
+    const r = await run('/usr/bin/curl', ['-sS', '--fail', `${server.url}${encodePath(path)}`]);
+    assert.is(r.code, 0, `curl ${path}: ${r.stderr}`);
+    assert.ok(r.stdout.equals(site.files[path]), `curl ${path}: body differs (${r.stdout.length} bytes)`);
+  }
+  const missing = await run('/usr/bin/curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `${server.url}/no-such-file.txt`]);
+  assert.is(missing.stdout.toString(), '404');
+});
+
+test('wget fetches the same files byte-identical; exit 8 (server error response) for a missing one', async () => {
+  for (const path of FETCHED) {
+    const r = await run('/usr/bin/wget', ['-q', '-O', '-', `${server.url}${encodePath(path)}`]);
+    assert.is(r.code, 0, `wget ${path}: ${r.stderr}`);
+    assert.ok(r.stdout.equals(site.files[path]), `wget ${path}: body differs`);
+  }
+  const missing = await run('/usr/bin/wget', ['-q', '-O', '-', `${server.url}/no-such-file.txt`]);
+  assert.is(missing.code, 8);
+});
+
+test('Python http.client fetches them byte-identical over one keep-alive connection; 404 for a missing one', async () => {
+  const script = `
+import http.client, sys, json
+paths = json.loads(sys.argv[2])
+conn = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=10)
+out = []
+for p in paths:
+    conn.request('GET', p)
+    r = conn.getresponse()
+    out.append([r.status, r.read().hex()])
+json.dump(out, sys.stdout)`;
+  const paths = [...FETCHED.map(encodePath), '/no-such-file.txt'];
+  const r = await run('/usr/bin/python3', ['-c', script, String(server.port), JSON.stringify(paths)]);
+  assert.is(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout.toString());
+  FETCHED.forEach((path, i) => {
+    assert.is(results[i][0], 200, path);
+    assert.ok(Buffer.from(results[i][1], 'hex').equals(site.files[path]), `python ${path}: body differs`);
+  });
+  assert.is(results[FETCHED.length][0], 404);
+});
+
+test('headers: Content-Type with charset for text, Content-Length, Date, Last-Modified, ETag, Accept-Ranges', async () => {
+  const types = {
+    '/hello.txt': 'text/plain; charset=utf-8',
+    '/index.html': 'text/html; charset=utf-8',
+    '/style.css': 'text/css; charset=utf-8',
+    '/picture.png': 'image/png',
+    '/sub/deeper/data.json': 'application/json; charset=utf-8',
+    '/binary.bin': 'application/octet-stream',
+    '/big.dat': 'application/octet-stream',
+  };
+  for (const [path, type] of Object.entries(types)) {
+    const r = await get(path);
+    assert.is(r.status, 200, path);
+    assert.is(r.headers['content-type'], type, path);
+    assert.is(Number(r.headers['content-length']), site.files[path].length, path);
+    assert.ok(Date.parse(r.headers.date) > 0, 'Date');
+    const mtime = Math.floor(statSync(join(site.www, ...path.split('/'))).mtimeMs / 1000) * 1000;
+    assert.is(Date.parse(r.headers['last-modified']), mtime, 'Last-Modified');
+    assert.match(r.headers.etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.is(r.headers['accept-ranges'], 'bytes');
+  }
+});
+
+test('HEAD answers the same head as GET, with no body', async () => {
+  for (const path of ['/hello.txt', '/big.dat', '/empty.txt', '/sub/', '/no-such-file.txt', '/sub']) {
+    const getResponse = await get(path);
+    const head = await rawRequest(server.port, `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.is(head.status, getResponse.status, path);
+    const without = (h) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date'));
+    assert.equal(without(head.headers), without(getResponse.headers), path);
+    // Nothing after the blank line: the raw bytes end with the head.
+    assert.ok(head.raw.toString('latin1').endsWith('\r\n\r\n'), `${path}: HEAD sent a body`);
+  }
+});
+
+test('404 page is HTML naming the path, HTML-escaped', async () => {
+  const r = await get('/missing-%3Cscript%3Ealert(1)%3C/script%3E.html');
+  assert.is(r.status, 404);
+  assert.is(r.headers['content-type'], 'text/html; charset=utf-8');
+  const html = r.body.toString();
+  assert.ok(html.includes('/missing-&#60;script&#62;alert(1)&#60;/script&#62;.html'), html);
+  assert.not.ok(html.includes('<script>'));
+});
+
+test('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 otherwise', async () => {
+  const first = await get('/hello.txt');
+  const { etag } = first.headers;
+  const lastModified = first.headers['last-modified'];
+  const cases = [
+    [`If-None-Match: ${etag}\r\n`, 304],
+    [`If-None-Match: "other", W/${etag}\r\n`, 304],
+    ['If-None-Match: *\r\n', 304],
+    ['If-None-Match: "other"\r\n', 200],
+    [`If-Modified-Since: ${lastModified}\r\n`, 304],
+    [`If-Modified-Since: ${new Date(Date.now() + 3600e3).toUTCString()}\r\n`, 304],
+    ['If-Modified-Since: Mon, 01 Jan 1990 00:00:00 GMT\r\n', 200],
+    ['If-Modified-Since: not a date\r\n', 200],
+    // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+    [`If-None-Match: "other"\r\nIf-Modified-Since: ${lastModified}\r\n`, 200],
+  ];
+  for (const [headers, status] of cases) {
+    const r = await get('/hello.txt', headers);
+    assert.is(r.status, status, headers);
+    if (status === 304) {
+      assert.is(r.body.length, 0);
+      assert.is(r.headers.etag, etag);
+      assert.not.ok('content-length' in r.headers && r.headers['content-length'] !== '0');
+    } else {
+      assert.ok(r.body.equals(site.files['/hello.txt']));
+    }
+  }
+  const curl = await run('/usr/bin/curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `If-None-Match: ${etag}`, `${server.url}/hello.txt`]);
+  assert.is(curl.stdout.toString(), '304');
+});
+
+test('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for several ranges or garbage', async () => {
+  const file = site.files['/hello.txt']; // "Hello, world!\n", 14 bytes
+  const cases = [
+    ['bytes=0-4', 206, 0, 4],
+    ['bytes=7-', 206, 7, 13],
+    ['bytes=-6', 206, 8, 13],
+    ['bytes=5-100', 206, 5, 13],
+    ['bytes=-100', 206, 0, 13],
+    ['bytes=13-13', 206, 13, 13],
+    ['bytes=14-', 416],
+    ['bytes=100-200', 416],
+    ['bytes=-0', 416],
+    ['bytes=0-1,3-4', 200],
+    ['bytes=5-2', 200],
+    ['lines=1-2', 200],
+    ['bytes=abc', 200],
+  ];
+  for (const [range, status, start, end] of cases) {
+    const r = await get('/hello.txt', `Range: ${range}\r\n`);
+    assert.is(r.status, status, range);
+    if (status === 206) {
+      assert.ok(r.body.equals(file.subarray(start, end + 1)), range);
+      assert.is(r.headers['content-range'], `bytes ${start}-${end}/${file.length}`);
+    } else if (status === 416) {
+      assert.is(r.headers['content-range'], `bytes */${file.length}`);
+    } else {
+      assert.ok(r.body.equals(file), range);
+    }
+  }
+  const big = site.files['/big.dat'];
+  const middle = await get('/big.dat', 'Range: bytes=500000-500999\r\n');
+  assert.ok(middle.body.equals(big.subarray(500000, 501000)));
+  assert.is((await get('/empty.txt', 'Range: bytes=0-\r\n')).status, 416);
+  // If-Range with another version's ETag: the whole file.
+  const stale = await get('/hello.txt', 'Range: bytes=0-4\r\nIf-Range: "stale"\r\n');
+  assert.is(stale.status, 200);
+  const etag = (await get('/hello.txt')).headers.etag;
+  assert.is((await get('/hello.txt', `Range: bytes=0-4\r\nIf-Range: ${etag}\r\n`)).status, 206);
+  const curl = await run('/usr/bin/curl', ['-s', '-r', '0-4', `${server.url}/hello.txt`]);
+  assert.is(curl.stdout.toString(), 'Hello');
+});
+
+/** Requests on one socket, each answer read to its Content-Length before the next is sent. */
+async function oneConnection(port, requests) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  let buffered = Buffer.alloc(0);
+  let closed = false;
+  socket.on('close', () => { closed = true; });
+  const answers = [];
+  try {
+    for (const request of requests) {
+      socket.write(request);
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const parsed = parseResponse(buffered);
+        if (parsed.complete) {
+          const used = parsed.raw.indexOf('\r\n\r\n') + 4 + parsed.body.length;
+          answers.push(parsed);
+          buffered = buffered.subarray(used);
+          break;
+        }
+        if (closed || Date.now() > deadline) throw new Error(`no complete answer to request ${answers.length + 1}`);
+        const chunk = await new Promise((resolve) => {
+          const onData = (c) => { socket.off('close', onClose); resolve(c); };
+          const onClose = () => { socket.off('data', onData); resolve(Buffer.alloc(0)); };
+          socket.once('data', onData);
+          socket.once('close', onClose);
+          setTimeout(() => resolve(Buffer.alloc(0)), 200);
+        });
+        buffered = Buffer.concat([buffered, chunk]);
+      }
+    }
+    return { answers, closedAfter: closed };
+  } finally {
+    socket.destroy();
+  }
+}
+
+test('keep-alive: several requests, one after another and pipelined, on one connection', async () => {
+  const request = (path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const { answers, closedAfter } = await oneConnection(server.port,
+    ['/hello.txt', '/binary.bin', '/no-such', '/sub/deeper/data.json', '/empty.txt'].map(request));
+  assert.equal(answers.map((a) => a.status), [200, 200, 404, 200, 200]);
+  assert.ok(answers[1].body.equals(site.files['/binary.bin']));
+  assert.not.ok(closedAfter);
+  assert.is(answers[0].headers.connection, 'keep-alive');
+  // Three pipelined in one write: three answers, in order.
+  const pipelined = await oneConnection(server.port, [request('/hello.txt') + request('/style.css') + request('/index.html')]);
+  assert.ok(pipelined.answers[0].body.equals(site.files['/hello.txt']));
+  const rest = await oneConnection(server.port, [request('/hello.txt')]);
+  assert.is(rest.answers.length, 1);
+  // HTTP/1.0 without keep-alive: the server closes after the answer.
+  const old = await rawRequest(server.port, 'GET /hello.txt HTTP/1.0\r\n\r\n');
+  assert.is(old.status, 200);
+  assert.ok(old.body.equals(site.files['/hello.txt']));
+});
+
+test('folders: index.html, listing with escaped names and encoded links, /dir -> 301 /dir/ keeping the query', async () => {
+  const home = await get('/');
+  assert.ok(home.body.equals(site.files['/index.html']));
+  const listing = await get('/sub/');
+  assert.is(listing.status, 200);
+  const html = listing.body.toString();
+  assert.ok(html.includes('<a href="./a%26b%20%3Cc%3E.txt">a&#38;b &#60;c&#62;.txt</a>'), html);
+  assert.ok(html.includes('href="./50%25.txt"'), html);
+  assert.ok(html.includes('href="./q%3F%23.txt"'), html);
+  assert.ok(html.includes('href="./deeper/"'), html);
+  assert.ok(html.includes('href="../"'));
+  assert.not.ok(html.includes('hidden'), 'dotfiles are not listed');
+  // Each link, followed, gives the file.
+  for (const name of ['a&b <c>.txt', '50%.txt', 'q?#.txt']) {
+    const r = await get(`/sub/${encodeURIComponent(name)}`);
+    assert.ok(r.body.equals(site.files[`/sub/${name}`]), name);
+  }
+  const redirect = await get('/sub?x=1&y=%20');
+  assert.is(redirect.status, 301);
+  assert.is(redirect.headers.location, '/sub/?x=1&y=%20');
+  const nested = await get('/sub/deeper');
+  assert.is(nested.headers.location, '/sub/deeper/');
+  // A folder name that looks like a host: the Location must not start with "//" (an open redirect).
+  const sneaky = await get('//evil.example');
+  assert.is(sneaky.status, 301);
+  assert.is(sneaky.headers.location, '/evil.example/');
+  assert.is((await get('/hello.txt/')).status, 404, 'a file with a trailing slash');
+  const empty = await get('/empty-folder/');
+  assert.ok(empty.body.toString().includes('Index of /empty-folder/'));
+});
+
+test('--no-listing answers 404 for a folder without index.html; --dotfiles serves dotfiles', async () => {
+  // -q prints nothing, not even the ready line: wait for the port instead.
+  const port = await freePort();
+  const quiet = spawn(bin('web-server'), ['127.0.0.1', String(port), '-d', site.www, '--no-listing', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  quiet.stdout.on('data', (c) => { out += c; });
+  try {
+    await waitForPort(port);
+    const req = (path) => rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.is((await req('/sub/')).status, 404);
+    assert.is((await req('/')).status, 200, 'index.html still served');
+    assert.is(out, '', '-q prints no access log');
+  } finally {
+    quiet.kill('SIGTERM');
+  }
+  const dotty = await startWebServer(['-d', site.www, '--dotfiles']);
+  try {
+    const req = (path) => rawRequest(dotty.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.is((await req('/.env')).status, 200);
+    assert.is((await req('/sub/.hidden.txt')).status, 200);
+    assert.ok((await req('/sub/')).body.toString().includes('.hidden.txt'));
+  } finally {
+    await dotty.stop();
+  }
+});
+
+/** The promise's value, or `fallback` after ms (without keeping the test process alive). */
+function within(promise, ms, fallback) {
+  return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, ms, fallback).unref())]);
+}
+
+async function waitForPort(port, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+}
+
+test('access log: one Common Log Format line per response, quotes and control characters escaped', async () => {
+  const before = server.output.stdout.length;
+  await get('/hello.txt');
+  await get('/no-such-file.txt');
+  await rawRequest(server.port, 'GET /a"b\x01c HTTP/1.1\r\nHost: x\r\n\r\n');
+  await sleep(100);
+  const lines = server.output.stdout.slice(before).trimEnd().split('\n');
+  const clf = /^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "(.*)" (\d{3}) (\d+|-)$/;
+  assert.is(lines.length, 3, lines.join('\n'));
+  const [ok, missing, hostile] = lines.map((l) => clf.exec(l));
+  assert.equal([ok[1], ok[2], ok[3]], ['GET /hello.txt HTTP/1.1', '200', '14']);
+  assert.equal([missing[1], missing[2]], ['GET /no-such-file.txt HTTP/1.1', '404']);
+  assert.is(hostile[2], '400');
+  assert.is(hostile[1], 'GET /a\\"b\\x01c HTTP/1.1');
+});
+
+test('-v prints each request head and response head on stderr', async () => {
+  const verbose = await startWebServer(['-d', site.www, '-v']);
+  try {
+    await rawRequest(verbose.port, 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-Probe: 42\r\nConnection: close\r\n\r\n');
+    await sleep(100);
+    const { stderr } = verbose.output;
+    assert.match(stderr, /> GET \/hello\.txt HTTP\/1\.1\n.*> X-Probe: 42/s);
+    assert.match(stderr, /< HTTP\/1\.1 200 OK\n(.*\n)*\s+< Content-Length: 14/);
+    assert.match(stderr, /accepted 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+/);
+  } finally {
+    await verbose.stop();
+  }
+});
+
+test('--once serves exactly one request, then exits 0', async () => {
+  const once = await startWebServer(['-d', site.www, '--once']);
+  const r = await run('/usr/bin/curl', ['-sS', `${once.url}/hello.txt`]);
+  assert.ok(r.stdout.equals(site.files['/hello.txt']));
+  const exit = await within(once.exit, 5000, 'still running');
+  assert.equal(exit, { code: 0, signal: null });
+});
+
+test('SIGTERM lets a download in flight finish, then exits 0', async () => {
+  const other = await startWebServer(['-d', site.www]);
+  const socket = net.connect({ host: '127.0.0.1', port: other.port });
+  const chunks = [];
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  socket.on('data', (c) => { chunks.push(c); socket.pause(); });
+  socket.write('GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n');
+  while (chunks.length === 0) await sleep(20);
+  const exit = other.stop();
+  await sleep(200);
+  socket.on('data', () => {}); // keep reading
+  socket.resume();
+  socket.on('pause', () => socket.resume());
+  const flowing = setInterval(() => socket.resume(), 10);
+  await within(closed, 8000);
+  clearInterval(flowing);
+  const r = parseResponse(Buffer.concat(chunks));
+  assert.ok(r.body.equals(site.files['/big.dat']), `got ${r.body.length} bytes`);
+  assert.equal(await exit, { code: 0, signal: null });
+});
+
+test('403 for a file the server may not read', async () => {
+  const locked = join(site.www, 'locked.txt');
+  writeFileSync(locked, 'locked\n');
+  chmodSync(locked, 0o000);
+  try {
+    // root reads anything, so as root run the server as nobody (65534), who may enter the site.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) for (const dir of [site.base, site.www]) chmodSync(dir, 0o755);
+    const port = await freePort();
+    const child = spawn(bin('web-server'), ['127.0.0.1', String(port), '-d', site.www, '-q'],
+      { stdio: 'ignore', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    try {
+      await waitForPort(port);
+      const r = await rawRequest(port, 'GET /locked.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.is(r.status, 403);
+      assert.not.ok(r.body.toString().includes('locked\n'));
+    } finally {
+      child.kill('SIGTERM');
+    }
+  } finally {
+    chmodSync(locked, 0o644);
+  }
+});
+
+test('command line: --help, --version, a missing root, a port in use', async () => {
+  const help = await run('web-server', ['--help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout.toString(), /Usage:\n\s+web-server \[PORT\]/);
+  assert.match(help.stdout.toString(), /--no-listing/);
+  assert.match((await run('web-server', ['--version'])).stdout.toString(), /^web-server \d+\.\d+\.\d+/);
+  const noRoot = await run('web-server', ['-d', join(site.base, 'nope')]);
+  assert.is(noRoot.code, 64);
+  assert.match(noRoot.stderr, /no such folder/);
+  const bad = await run('web-server', ['--headers-timeout', '20', '--request-timeout', '10']);
+  assert.is(bad.code, 64);
+  const busy = await run('web-server', ['127.0.0.1', String(server.port), '-d', site.www]);
+  assert.is(busy.code, 71);
+  assert.match(busy.stderr, /already in use/);
+  // The long form of --no-listing works despite mri's --no-X rule.
+  const noListing = await startWebServer(['-d', site.www, '--no-listing']);
+  assert.is((await rawRequest(noListing.port, 'GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n')).status, 404);
+  await noListing.stop();
+});
+
+test.run();

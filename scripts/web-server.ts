@@ -536,7 +536,9 @@ function statusForParseError(code: string | undefined, firstLine: string | undef
     case 'HPE_INVALID_METHOD':
       return 501;
     case 'HPE_INVALID_VERSION':
-      return /HTTP\/\d+\.\d+$/.test(firstLine ?? '') ? 505 : 400;
+      // A well-formed version we do not speak (HTTP/9.9) is 505; HTTP/1.1 itself failing here
+      // means the line is malformed (a bare LF instead of CRLF), which is 400.
+      return /HTTP\/\d\.\d$/.test(firstLine ?? '') && !/HTTP\/1\.[01]$/.test(firstLine ?? '') ? 505 : 400;
     default:
       return 400;
   }

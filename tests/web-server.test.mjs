@@ -2,8 +2,9 @@
 // sockets. One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -419,6 +420,199 @@ test('command line: --help, --version, a missing root, a port in use', async () 
   const noListing = await startWebServer(['-d', site.www, '--no-listing']);
   assert.is((await rawRequest(noListing.port, 'GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n')).status, 404);
   await noListing.stop();
+});
+
+// ---- Hostile requests ----
+
+const request = (target, { method = 'GET', version = 'HTTP/1.1', headers = 'Host: x\r\n' } = {}) =>
+  `${method} ${target} ${version}\r\n${headers}Connection: close\r\n\r\n`;
+
+/** [what, raw request, expected status]: none may return a byte from outside the root. */
+const HOSTILE = [
+  // Path traversal, in every spelling.
+  ['dot-dot', request('/../secret.txt'), 403],
+  ['many dot-dots to /etc/passwd', request('/../../../../../../etc/passwd'), 403],
+  ['dot-dot after a folder', request('/sub/../../secret.txt'), 403],
+  ['%2e%2e', request('/%2e%2e/secret.txt'), 403],
+  ['%2E%2E upper case', request('/%2E%2E/%2E%2E/etc/passwd'), 403],
+  ['.%2e mixed', request('/.%2e/secret.txt'), 403],
+  ['%2f as the separator', request('/..%2fsecret.txt'), 403],
+  ['%2f inside a folder name', request('/sub%2f..%2f..%2fsecret.txt'), 403],
+  ['%2F upper case with %2e', request('/%2e%2e%2F%2e%2e%2Fetc%2Fpasswd'), 403],
+  ['double encoding is decoded once: a missing folder', request('/%252e%252e/secret.txt'), 404],
+  ['double encoding is decoded once: the file named %2e%2e', request('/%252e%252e'), 200],
+  ['backslash', request('/..\\secret.txt'), 400],
+  ['encoded backslash', request('/%5c..%5csecret.txt'), 400],
+  ['backslashes after a folder', request('/sub\\..\\..\\secret.txt'), 400],
+  ['//etc/passwd stays under the root', request('//etc/passwd'), 404],
+  ['///../ ', request('///../secret.txt'), 403],
+  ['absolute-form with dot-dot', request('http://evil.example/../secret.txt'), 403],
+  ['absolute-form with %2e%2e', request('http://127.0.0.1/%2e%2e/%2e%2e/etc/passwd'), 403],
+  ['absolute-form to a file under the root', request('http://anything.example/hello.txt'), 200],
+  ['file: URI', request('file:///etc/passwd'), 400],
+  ['asterisk-form for GET', request('*'), 400],
+  ['a target without a leading slash', request('etc/passwd'), 400],
+  // Symlinks.
+  ['symlink to the secret', request('/secret-link.txt'), 403],
+  ['symlink to /etc, then passwd', request('/etc-link/passwd'), 403],
+  ['symlink to /etc, as a folder', request('/etc-link/'), 403],
+  ['symlink to /etc/passwd', request('/passwd-link'), 403],
+  ['symlink that stays inside the root', request('/sub/hello-link.txt'), 200],
+  // NUL, control characters and bad percent-encoding.
+  ['%00 before an extension', request('/hello.txt%00.png'), 400],
+  ['%00 alone', request('/%00'), 400],
+  ['a raw NUL byte', request('/a\0b'), 400],
+  ['%zz', request('/%zz'), 400],
+  ['a lone %', request('/%'), 400],
+  ['invalid UTF-8 (%c3%28)', request('/%c3%28'), 400],
+  ['header injection via %0d%0a in the path', request('/%0d%0aSet-Cookie:%20owned=1'), 400],
+  ['Location injection via a folder redirect', request('/sub%0d%0aLocation:%20http://evil.example/'), 400],
+  ['CRLF in the query of a redirect stays encoded', request('/sub?%0d%0aSet-Cookie:%20owned=1'), 301],
+  ['a query never reaches the file system', request('/hello.txt?../../secret.txt'), 200],
+  // Dotfiles.
+  ['.env', request('/.env'), 404],
+  ['.git/config', request('/.git/config'), 404],
+  ['dotfile in a folder', request('/sub/.hidden.txt'), 404],
+  ['dotfile spelled %2e', request('/sub/%2ehidden.txt'), 404],
+  // Versions.
+  ['HTTP/9.9', request('/', { version: 'HTTP/9.9' }), 505],
+  ['HTTP/2.0 over plain HTTP/1 framing', request('/', { version: 'HTTP/2.0' }), 505],
+  ['HTTP/1.2', request('/', { version: 'HTTP/1.2' }), 505],
+  ['FUBAR', request('/', { version: 'FUBAR' }), 400],
+  ['HTTP/0.9 (no version)', 'GET /hello.txt\r\n\r\n', 505],
+  // Sizes.
+  ['a 10 KB request line', request(`/${'a'.repeat(10000)}`), 414],
+  ['a 20 KB request line', request(`/${'a'.repeat(20000)}`), 414],
+  ['a 20 KB header', request('/', { headers: `Host: x\r\nX-Big: ${'b'.repeat(20000)}\r\n` }), 431],
+  ['200 headers', request('/', { headers: `Host: x\r\n${Array.from({ length: 200 }, (_, i) => `X-H${i}: ${'v'.repeat(90)}\r\n`).join('')}` }), 431],
+  // Methods.
+  ['POST', request('/', { method: 'POST' }), 405],
+  ['PUT', request('/hello.txt', { method: 'PUT' }), 405],
+  ['DELETE', request('/hello.txt', { method: 'DELETE' }), 405],
+  ['TRACE', request('/', { method: 'TRACE' }), 405],
+  ['OPTIONS *', request('*', { method: 'OPTIONS' }), 405],
+  ['CONNECT to port 22', request('127.0.0.1:22', { method: 'CONNECT' }), 405],
+  ['an unknown method', request('/', { method: 'FOO' }), 501],
+  ['a lower-case method', request('/', { method: 'get' }), 501],
+  ['HEAD with dot-dot', request('/../secret.txt', { method: 'HEAD' }), 403],
+  // Framing.
+  ['Content-Length and Transfer-Encoding together', request('/', { headers: 'Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n' }), 400],
+  ['Content-Length that is not a number', request('/', { headers: 'Host: x\r\nContent-Length: abc\r\n' }), 400],
+  ['HTTP/1.1 without Host', request('/hello.txt', { headers: '' }), 400],
+  ['bare LF line ends', 'GET /hello.txt HTTP/1.1\nHost: x\n\n', 400],
+  ['a space inside the target', 'GET /hello world.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+];
+
+test(`hostile requests (${HOSTILE.length}): each gets its status, none leaks a byte from outside the root, the server keeps answering`, async () => {
+  assert.ok(HOSTILE.length >= 40);
+  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n')[0];
+  for (const [what, raw, status] of HOSTILE) {
+    const r = await rawRequest(server.port, raw);
+    assert.is(r.status, status, `${what}: ${JSON.stringify(raw.slice(0, 80))} got ${r.statusLine}`);
+    const text = r.raw.toString('latin1');
+    assert.not.ok(text.includes(SECRET), `${what}: leaked the secret`);
+    assert.not.ok(text.includes(passwd), `${what}: leaked /etc/passwd`);
+    assert.not.ok(/^set-cookie:/im.test(text), `${what}: a header was injected`);
+    if (r.headers.location) assert.not.match(r.headers.location, /^(\/\/|\/\\)|[\r\n]/, `${what}: Location ${r.headers.location}`);
+    if (status === 405) assert.is(r.headers.allow, 'GET, HEAD', what);
+    // The server still answers, on a fresh connection.
+    const health = await get('/hello.txt');
+    assert.ok(health.body.equals(site.files['/hello.txt']), `after ${what}: the server stopped answering`);
+  }
+});
+
+// ---- Slow and silent clients ----
+
+/** A client that sends a request line, then one header byte every intervalMs, never finishing the head. */
+function slowClient(port, intervalMs) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  const received = [];
+  let timer;
+  const connected = new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  const closed = new Promise((resolve) => socket.once('close', () => { clearInterval(timer); resolve(Buffer.concat(received)); }));
+  socket.on('data', (c) => received.push(c));
+  socket.on('error', () => {});
+  socket.once('connect', () => {
+    socket.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n');
+    timer = setInterval(() => socket.write('X'), intervalMs);
+  });
+  return { connected, closed, destroy: () => { clearInterval(timer); socket.destroy(); } };
+}
+
+test('slowloris: 200 connections trickling header bytes cannot starve others; --headers-timeout closes them', async () => {
+  const guarded = await startWebServer(['-d', site.www, '--headers-timeout', '2', '--request-timeout', '4', '--keep-alive', '1']);
+  const slow = Array.from({ length: 200 }, () => slowClient(guarded.port, 700));
+  try {
+    await Promise.all(slow.map((c) => c.connected));
+    for (let i = 0; i < 10; i++) {
+      const started = Date.now();
+      const r = await rawRequest(guarded.port, request('/hello.txt'), { timeoutMs: 3000 });
+      assert.ok(r.body.equals(site.files['/hello.txt']), `normal request ${i} while 200 slow clients trickle`);
+      assert.ok(Date.now() - started < 2000, `normal request ${i} took ${Date.now() - started} ms`);
+      await sleep(100);
+    }
+    // Each slow client is cut at --headers-timeout (2 s) plus Node's check interval: 10 s is generous.
+    const answers = await within(Promise.all(slow.map((c) => c.closed)), 10000, 'still open');
+    assert.ok(Array.isArray(answers), 'some slow clients were still connected after 10 s');
+    const timedOut = answers.filter((a) => a.toString().startsWith('HTTP/1.1 408 ')).length;
+    assert.is(timedOut, 200, `${timedOut} of 200 got 408 Request Timeout`);
+    assert.is((await get('/hello.txt')).status, 200);
+  } finally {
+    for (const c of slow) c.destroy();
+    await guarded.stop();
+  }
+});
+
+test('idle connections are closed: silent from the start (--headers-timeout), and between requests (--keep-alive)', async () => {
+  const guarded = await startWebServer(['-d', site.www, '--headers-timeout', '1', '--request-timeout', '2', '--keep-alive', '1']);
+  try {
+    const silentClosed = new Promise((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port: guarded.port });
+      s.on('error', () => {});
+      s.on('close', () => resolve('closed'));
+      s.resume();
+    });
+    const kept = net.connect({ host: '127.0.0.1', port: guarded.port });
+    kept.on('error', () => {});
+    let answered = false;
+    kept.on('data', () => { answered = true; });
+    const keptClosed = new Promise((resolve) => kept.on('close', () => resolve('closed')));
+    kept.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.is(await within(silentClosed, 6000, 'open'), 'closed', 'a silent connection stayed open');
+    assert.is(await within(keptClosed, 6000, 'open'), 'closed', 'an idle keep-alive connection stayed open');
+    assert.ok(answered);
+  } finally {
+    await guarded.stop();
+  }
+});
+
+// ---- A real browser ----
+
+async function chromiumDom(url) {
+  const profile = mkdtempSync(join(tmpdir(), 'socklab-chromium-'));
+  try {
+    const r = await runTool('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
+      '--virtual-time-budget=5000', '--dump-dom', url], { timeoutMs: 30000 });
+    assert.is(r.code, 0, `chromium failed: ${r.error?.message} ${r.stderr.slice(-500)}`);
+    return r.stdout.toString();
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+test('headless Chromium shows the page with its image and stylesheet loaded; a missing path shows the 404 page', async () => {
+  const before = server.output.stdout.length;
+  const dom = await chromiumDom(`${server.url}/page.html`);
+  // The page's script writes the image's decoded size and the stylesheet's colour into the title.
+  assert.match(dom, /<title>image 7x5 color rgb\(1, 2, 3\)<\/title>/);
+  assert.match(dom, /Styled text/);
+  const log = server.output.stdout.slice(before);
+  assert.match(log, /"GET \/style\.css HTTP\/1\.1" 200 /);
+  assert.match(log, /"GET \/picture\.png HTTP\/1\.1" 200 /);
+  const missing = await chromiumDom(`${server.url}/no-such-page.html`);
+  assert.match(missing, /<h1>404 Not Found<\/h1>/);
+  assert.match(missing, /\/no-such-page\.html/);
 });
 
 test.run();

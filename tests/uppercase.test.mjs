@@ -27,6 +27,30 @@ test('UTF-8 letters are not letters here: ß and é keep their bytes, even split
   assert.is(halves.toString(), 'STRAßE CAFé');
 });
 
+test('every byte value in every lane of a 4-byte word, at every alignment and length', () => {
+  const reference = (bytes) => bytes.map((b) => (b >= 0x61 && b <= 0x7a ? b - 0x20 : b));
+  const backing = new Uint8Array(4096);
+  for (let offset = 0; offset < 8; offset++) {
+    for (let length = 0; length <= 67; length++) {
+      for (let value = 0; value < 256; value++) {
+        const view = backing.subarray(offset, offset + length);
+        for (let i = 0; i < length; i++) view[i] = (value + i * 37) & 0xff; // every value visits every lane
+        const expected = reference(Array.from(view));
+        uppercaseAscii(view);
+        for (let i = 0; i < length; i++) {
+          if (view[i] !== expected[i]) assert.unreachable(`offset ${offset} length ${length} index ${i}: ${view[i]} != ${expected[i]}`);
+        }
+      }
+    }
+  }
+});
+
+test('bytes outside the view are never touched', () => {
+  const backing = new Uint8Array(16).fill(0x61);
+  uppercaseAscii(backing.subarray(3, 13));
+  assert.equal(Array.from(backing), [0x61, 0x61, 0x61, ...Array(10).fill(0x41), 0x61, 0x61, 0x61]);
+});
+
 test('an empty chunk is fine', () => {
   assert.is(uppercaseAscii(Buffer.alloc(0)).length, 0);
 });

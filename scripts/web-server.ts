@@ -61,8 +61,12 @@ interface ServeOptions {
   once: boolean;
   /** Print the access log. */
   log: boolean;
+  /** Print the heads (-v); checked first, so that a quiet server does not build them. */
+  verbose: boolean;
   trace: Trace;
-  /** Called once a response is complete (for --once). */
+  /** Whether the server is shutting down: answers then close their connection. */
+  isStopping: () => boolean;
+  /** Called once a response is complete (for --once, and to close connections when stopping). */
   onResponseDone: () => void;
 }
 
@@ -105,6 +109,7 @@ async function main(): Promise<void> {
   });
   server.maxConnections = parseCount(flags, 'max-connections', 1000, 1, 100000);
 
+  const shutdown = stopper(server, graceMs, quiet, trace);
   let served = 0;
   const options: ServeOptions = {
     root,
@@ -112,10 +117,14 @@ async function main(): Promise<void> {
     dotfiles: Boolean(flags.dotfiles),
     once: Boolean(flags.once),
     log: !quiet,
+    verbose: Boolean(flags.verbose),
     trace,
+    isStopping: () => shutdown.stopping,
     onResponseDone: () => {
       served += 1;
-      if (options.once && served === 1) stopServing(server, 'served one request (--once)', graceMs, quiet, trace);
+      if (options.once && served === 1) shutdown.stop('served one request (--once)');
+      // A keep-alive connection whose last answer just went out is idle now: close it.
+      else if (shutdown.stopping) setImmediate(() => server.closeIdleConnections());
     },
   };
 
@@ -144,8 +153,8 @@ async function main(): Promise<void> {
     for (const line of urlLines(bound, port)) console.log(line);
     console.log(`Serving ${root} (${bound.description}). Stop with Ctrl-C.`);
   }
-  process.on('SIGINT', () => stopServing(server, 'SIGINT', graceMs, quiet, trace));
-  process.on('SIGTERM', () => stopServing(server, 'SIGTERM', graceMs, quiet, trace));
+  process.on('SIGINT', () => shutdown.stop('SIGINT'));
+  process.on('SIGTERM', () => shutdown.stop('SIGTERM'));
 }
 
 /** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */
@@ -200,8 +209,8 @@ async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse
   req.resume();
   const streamed = { bytes: 0 };
   logWhenDone(req, res, streamed, options);
-  options.trace(`${clientOf(req)} -> request head:\n${indentHead(requestHead(req), '> ')}`);
-  if (options.once) res.setHeader('Connection', 'close');
+  if (options.verbose) options.trace(`${clientOf(req)} -> request head:\n${indentHead(requestHead(req), '> ')}`);
+  if (options.once || options.isStopping()) res.setHeader('Connection', 'close');
 
   // Step 1: parse the request.
   if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
@@ -458,7 +467,7 @@ function writeHead(res: http.ServerResponse, status: number, headers: http.Outgo
   // setHeader, not writeHead(status, headers): only then does getHeader() see them for the log.
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value!);
   res.writeHead(status);
-  if (res.req) {
+  if (options.verbose && res.req) {
     // Node keeps the exact head it wrote in _header; the public API has only the parts.
     const head = (res as unknown as { _header?: string })._header ?? `HTTP/1.1 ${status}`;
     options.trace(`${clientOf(res.req)} <- response head:\n${indentHead(head, '< ')}`);
@@ -612,18 +621,22 @@ function clientOf(req: http.IncomingMessage): string {
  * Ctrl-C, SIGTERM or --once: stop accepting, close idle keep-alive connections, let responses in
  * flight finish for up to --grace seconds, exit 0. A second signal exits at once.
  */
-let stopping = false;
-function stopServing(server: http.Server, why: string, graceMs: number, quiet: boolean, trace: Trace): void {
-  if (stopping) process.exit(EXIT.ok);
-  stopping = true;
-  if (!quiet) console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
-  server.close(() => {
-    trace('all connections closed');
-    process.exit(EXIT.ok);
-  });
-  server.closeIdleConnections();
-  setTimeout(() => {
-    server.closeAllConnections();
-    process.exit(EXIT.ok);
-  }, graceMs).unref();
+function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Trace): { stop: (why: string) => void; stopping: boolean } {
+  const shutdown = { stopping: false, stop };
+  return shutdown;
+
+  function stop(why: string): void {
+    if (shutdown.stopping) process.exit(EXIT.ok);
+    shutdown.stopping = true;
+    if (!quiet) console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
+    server.close(() => {
+      trace('all connections closed');
+      process.exit(EXIT.ok);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => {
+      server.closeAllConnections();
+      process.exit(EXIT.ok);
+    }, graceMs).unref();
+  }
 }

@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, patternBytes, run, sleep } from './helpers.mjs';
+import { freePort, patternBytes, run, sleep, startProgram } from './helpers.mjs';
 import { makeSite, startWebServer } from './web-helpers.mjs';
 
 const site = makeSite();
@@ -201,6 +201,23 @@ test('broken answers: a body cut short exits 74, garbage exits 76, silence with 
   assert.is(timedOut.code, 75);
   assert.match(timedOut.stderr, /timed out/);
   assert.ok(Date.now() - started < 5000);
+});
+
+test('IPv6: web-server on ::1, fetched by [::1] URL and by HOST PORT PATH', async () => {
+  const port = await freePort('tcp', '::1').catch(() => undefined);
+  if (port === undefined) return console.log('  (no IPv6 loopback here: skipped)');
+  const v6 = await startProgram('web-server', ['::1', String(port), '-d', site.www], { ready: /Serving / });
+  try {
+    const byUrl = await client(['-v', `http://[::1]:${port}/hello.txt`]);
+    assert.is(byUrl.code, 0, byUrl.stderr);
+    assert.ok(byUrl.stdout.equals(site.files['/hello.txt']));
+    assert.match(byUrl.stderr, new RegExp(`> Host: \\[::1\\]:${port}\\n`));
+    const byArgs = await client(['::1', String(port), '/binary.bin']);
+    assert.ok(byArgs.stdout.equals(site.files['/binary.bin']));
+    assert.match(v6.output.stdout, /^::1 - - \[/m);
+  } finally {
+    await v6.stop();
+  }
 });
 
 test('network errors: refused exits 69, unknown host exits 68', async () => {

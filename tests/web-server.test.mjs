@@ -357,25 +357,41 @@ test('--once serves exactly one request, then exits 0', async () => {
   assert.equal(exit, { code: 0, signal: null });
 });
 
-test('SIGTERM lets a download in flight finish, then exits 0', async () => {
+test('SIGTERM lets a download in flight finish on a keep-alive connection, then closes it and exits 0', async () => {
+  // Larger than loopback's socket buffers, so that the answer is still in flight while we do not read.
+  const huge = Buffer.alloc(32 << 20, 0x61);
+  writeFileSync(join(site.www, 'huge.txt'), huge);
   const other = await startWebServer(['-d', site.www]);
   const socket = net.connect({ host: '127.0.0.1', port: other.port });
-  const chunks = [];
+  socket.on('error', () => {});
+  let chunks = [];
+  let length = 0;
+  socket.on('data', (c) => { chunks.push(c); length += c.length; });
   const closed = new Promise((resolve) => socket.on('close', resolve));
-  socket.on('data', (c) => { chunks.push(c); socket.pause(); });
-  socket.write('GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n');
-  while (chunks.length === 0) await sleep(20);
-  const exit = other.stop();
-  await sleep(200);
-  socket.on('data', () => {}); // keep reading
+  const waitFor = async (what, ok) => {
+    const deadline = Date.now() + 5000;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(10);
+    }
+  };
+  socket.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor('the first answer', () => parseResponse(Buffer.concat(chunks)).complete);
+  chunks = [];
+  length = 0;
+  socket.write('GET /huge.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor('the download to start', () => length > 0);
+  socket.pause();
+  other.child.kill('SIGTERM');
+  await sleep(300);
+  assert.ok(other.isRunning(), 'the server quit with a response in flight');
   socket.resume();
-  socket.on('pause', () => socket.resume());
-  const flowing = setInterval(() => socket.resume(), 10);
   await within(closed, 8000);
-  clearInterval(flowing);
   const r = parseResponse(Buffer.concat(chunks));
-  assert.ok(r.body.equals(site.files['/big.dat']), `got ${r.body.length} bytes`);
-  assert.equal(await exit, { code: 0, signal: null });
+  assert.is(r.body.length, huge.length);
+  assert.ok(r.body.equals(huge));
+  // It closed the kept-alive connection itself and exited well before the 10 s grace period.
+  assert.equal(await within(other.exit, 3000, 'still running'), { code: 0, signal: null });
 });
 
 test('403 for a file the server may not read', async () => {
@@ -583,6 +599,30 @@ test('idle connections are closed: silent from the start (--headers-timeout), an
     assert.ok(answered);
   } finally {
     await guarded.stop();
+  }
+});
+
+test('--max-connections: a connection beyond the cap is closed at once; the next one after a close is served', async () => {
+  const capped = await startWebServer(['-d', site.www, '--max-connections', '3']);
+  const open = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect({ host: '127.0.0.1', port: capped.port });
+      s.on('error', () => {});
+      await new Promise((resolve) => s.once('connect', resolve));
+      open.push(s);
+    }
+    await sleep(100);
+    const extra = await rawRequest(capped.port, request('/hello.txt'), { timeoutMs: 3000 });
+    assert.ok(extra.closed);
+    assert.is(extra.status, 0, 'the fourth connection got an answer');
+    open.pop().destroy();
+    await sleep(100);
+    const next = await rawRequest(capped.port, request('/hello.txt'), { timeoutMs: 3000 });
+    assert.is(next.status, 200);
+  } finally {
+    for (const s of open) s.destroy();
+    await capped.stop();
   }
 });
 

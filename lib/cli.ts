@@ -34,6 +34,9 @@ export type Flags = Record<string, string | boolean | undefined>;
 /** A mistake on the command line: printed as one line, exit 64. */
 export class UsageError extends Error {}
 
+/** --help or --version has been answered: runProgram exits 0 without running the program. */
+class FinishedEarly extends Error {}
+
 /** A failure with a sentence for the user and the exit code that classifies it. */
 export class ExplainedError extends Error {
   readonly exitCode: ExitCode;
@@ -73,11 +76,11 @@ export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Fl
   }
   if (parsed.help) {
     process.stdout.write(helpText(spec));
-    process.exit(EXIT.ok);
+    throw new FinishedEarly();
   }
   if (parsed.version) {
     process.stdout.write(`${versionLine(spec.name)}\n`);
-    process.exit(EXIT.ok);
+    throw new FinishedEarly();
   }
   for (const option of spec.options) {
     if (option.value && parsed[option.name] === '') {
@@ -162,9 +165,13 @@ export function checkHost(host: string): string {
  * its exit code; anything else is a bug, reported in one line with exit 70 (stack only with -v).
  */
 export function runProgram(program: string, main: () => Promise<void> | void): void {
+  let failed = false;
   const fail = (err: unknown) => {
-    if (err instanceof UsageError) exitWith(program, err.message, EXIT.usage);
-    if (err instanceof ExplainedError) exitWith(program, err.message, err.exitCode);
+    if (failed) return; // a second error while exiting adds nothing the first did not say
+    failed = true;
+    if (err instanceof FinishedEarly) return exitWhenFlushed(EXIT.ok);
+    if (err instanceof UsageError) return exitWith(program, err.message, EXIT.usage);
+    if (err instanceof ExplainedError) return exitWith(program, err.message, err.exitCode);
     const detail = process.argv.includes('-v') || process.argv.includes('--verbose')
       ? (err as Error)?.stack ?? String(err)
       : String((err as Error)?.message ?? err);
@@ -178,7 +185,20 @@ export function runProgram(program: string, main: () => Promise<void> | void): v
   }
 }
 
-export function exitWith(program: string, message: string, code: ExitCode): never {
+/** One line on stderr, then exit with `code` once it (and any data before it) is out. */
+export function exitWith(program: string, message: string, code: ExitCode): void {
   process.stderr.write(`${program}: ${message}\n`);
-  process.exit(code);
+  exitWhenFlushed(code);
+}
+
+/**
+ * Exits once everything written to stdout and stderr has reached the kernel. A bare
+ * process.exit() drops what is still queued for a busy pipe: `tcp-client < 10MB | cat` lost
+ * its last 300 KB that way. A write's callback runs after all earlier writes are flushed.
+ */
+export function exitWhenFlushed(code: ExitCode): void {
+  let pending = 2;
+  const exitWhenBothDone = () => { if (--pending === 0) process.exit(code); };
+  process.stdout.write('', exitWhenBothDone);
+  process.stderr.write('', exitWhenBothDone);
 }

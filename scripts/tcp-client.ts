@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { createInterface } from 'node:readline/promises';
 import {
-  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, familyOf, parseCommandLine, parsePort, parseSeconds,
+  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, exitWhenFlushed, familyOf, parseCommandLine, parsePort, parseSeconds,
   runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   } else {
     await streamStdin(socket, context, trace);
   }
-  process.exit(EXIT.ok);
+  exitWhenFlushed(EXIT.ok);
 }
 
 /** Opens the connection; a refusal, unknown host or timeout becomes one explained line. */
@@ -129,8 +129,11 @@ function streamStdin(socket: net.Socket, context: ErrorContext, trace: Trace): P
     process.stdin.pipe(socket); // pipe() ends the socket (FIN) when stdin ends, and waits for drain
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      // stdout to a file or pipe is synchronous on Linux, so this write is also our backpressure.
-      process.stdout.write(chunk);
+      // A slow reader of our stdout slows the server down instead of growing this process.
+      if (!process.stdout.write(chunk)) {
+        socket.pause();
+        process.stdout.once('drain', () => socket.resume());
+      }
     });
     socket.on('error', (err) => reject(shortOrBroken(err, sent, received, context)));
     socket.on('end', () => {

@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { createInterface } from 'node:readline';
 import {
-  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, familyOf, parseCommandLine, parseCount, parsePort,
+  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, exitWhenFlushed, familyOf, parseCommandLine, parseCount, parsePort,
   parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     }
   }
   socket.close();
-  process.exit(EXIT.ok);
+  exitWhenFlushed(EXIT.ok);
 }
 
 /**

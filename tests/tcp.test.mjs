@@ -1,5 +1,6 @@
 // tcp-server and tcp-client, the real binaries, over real loopback sockets; interop with Python
 // peers that behave exactly like the handout's TCPServer.py / TCPClient.py.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -36,6 +37,27 @@ for (const size of [1, 1023, 1024, 1025, 64 * 1024, 10 * 1024 * 1024]) {
     assert.ok(r.stdout.equals(expectedUpper(data)), 'reply bytes differ');
   });
 }
+
+test('a slow reader of tcp-client\'s stdout still gets every byte (nothing dropped at exit)', async () => {
+  const data = patternBytes(8 * 1024 * 1024, 99);
+  const child = spawn(bin('tcp-client'), ['127.0.0.1', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const chunks = [];
+  let stderr = '';
+  child.stderr.on('data', (c) => { stderr += c; });
+  child.stdout.pause(); // the pipe fills, tcp-client must wait for us rather than exit early
+  const exited = new Promise((r) => child.on('close', r));
+  child.stdin.end(data);
+  await sleep(1000);
+  child.stdout.on('data', (c) => chunks.push(c));
+  child.stdout.resume();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.is(code, 0, stderr);
+  const out = Buffer.concat(chunks);
+  assert.is(out.length, data.length);
+  assert.ok(out.equals(expectedUpper(data)));
+});
 
 test('a raw socket that never half-closes, like the handout client, gets its reply at once', async () => {
   const reply = await new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 // Shared by web-server.test.mjs and http-client.test.mjs: a throwaway site on disk (with a secret
 // just outside its root), the web-server started on a free loopback port, and raw HTTP over a socket.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,10 @@ export function makeSite() {
   symlinkSync('/etc', join(www, 'etc-link'));
   symlinkSync('/etc/passwd', join(www, 'passwd-link'));
   symlinkSync('../hello.txt', join(www, 'sub', 'hello-link.txt'));
+  // A folder whose index.html is a symlink to the secret, and a FIFO that must not hang a read.
+  mkdirSync(join(www, 'trap'));
+  symlinkSync(join(base, 'secret.txt'), join(www, 'trap', 'index.html'));
+  execFileSync('mkfifo', [join(www, 'fifo')]);
   return { base, www, files, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }
 

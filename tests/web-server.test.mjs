@@ -474,6 +474,8 @@ const HOSTILE = [
   ['symlink to /etc, as a folder', request('/etc-link/'), 403],
   ['symlink to /etc/passwd', request('/passwd-link'), 403],
   ['symlink that stays inside the root', request('/sub/hello-link.txt'), 200],
+  ['a folder whose index.html is a symlink out of the root: listed, not served', request('/trap/'), 200],
+  ['a FIFO is not a file', request('/fifo'), 403],
   // NUL, control characters and bad percent-encoding.
   ['%00 before an extension', request('/hello.txt%00.png'), 400],
   ['%00 alone', request('/%00'), 400],

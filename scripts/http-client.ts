@@ -7,7 +7,7 @@ import {
   parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
-import { explainNetworkError } from '../lib/network-errors.ts';
+import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
@@ -85,6 +85,12 @@ async function main(): Promise<void> {
     trace: createTrace(PROGRAM, Boolean(flags.verbose)),
   };
   const maxRedirects = parseCount(flags, 'max-redirects', 10, 0, 100);
+  // `http-client URL | head` closes stdout early. Stop quietly, as a tool killed by SIGPIPE does.
+  process.stdout.on('error', (err) => {
+    if (errorCode(err) !== 'EPIPE') throw err;
+    options.trace('stdout was closed (EPIPE); stopping');
+    process.exit(EXIT.ioErr);
+  });
   const fail = Boolean(flags.fail);
 
   for (let redirects = 0; ; redirects++) {
@@ -92,15 +98,12 @@ async function main(): Promise<void> {
     const next = { location: undefined as string | undefined };
     const head = await fetchOnce(target, options, (h) => {
       const location = headerValue(h, 'location');
-      if (flags.location && h.status >= 300 && h.status < 400 && location !== undefined) {
-        next.location = location;
-        return false;
-      }
-      return !(fail && h.status >= 400);
+      const follow = flags.location && h.status >= 300 && h.status < 400 && location !== undefined;
+      if (follow) next.location = location;
+      // The status line as soon as it arrives, before a long body.
+      if (!options.quiet && !options.include) process.stderr.write(`${h.statusLine}${follow ? ` -> ${location}` : ''}\n`);
+      return !follow && !(fail && h.status >= 400);
     });
-    if (!options.quiet && !options.include) {
-      process.stderr.write(`${head.statusLine}${next.location ? ` -> ${next.location}` : ''}\n`);
-    }
     if (next.location === undefined) {
       if (fail && head.status >= 400) {
         process.stderr.write(`${PROGRAM}: the server answered ${head.status} ${head.reason} (--fail)\n`);

@@ -6,10 +6,10 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, patternBytes, run, sleep, startProgram } from './helpers.mjs';
+import { bin, freePort, patternBytes, run, sleep, startProgram } from './helpers.mjs';
 import { makeSite, startWebServer } from './web-helpers.mjs';
 
-const site = makeSite();
+let site;
 const FETCHED = ['/hello.txt', '/binary.bin', '/empty.txt', '/big.dat', '/name with spaces ü €.txt'];
 let web;
 let python;
@@ -17,6 +17,7 @@ let pythonPort;
 const rawServers = [];
 
 test.before(async () => {
+  site = makeSite();
   web = await startWebServer(['-d', site.www]);
   pythonPort = await freePort();
   python = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site.www, String(pythonPort)],
@@ -28,7 +29,7 @@ test.after(async () => {
   await web?.stop();
   python?.kill('SIGTERM');
   for (const s of rawServers) s.close();
-  site.cleanup();
+  site?.cleanup();
 });
 
 const client = (args, options) => run('http-client', args, options);
@@ -97,6 +98,12 @@ test('-I sends HEAD and prints the head on stdout; -i prints the head before the
   const withHead = await client(['-i', `${web.url}/hello.txt`]);
   const out = withHead.stdout.toString('latin1');
   assert.match(out, /^HTTP\/1\.1 200 OK\r\n(.+\r\n)+\r\nHello, world!\n$/);
+});
+
+test('a reader that stops early (| head) ends the client quietly, not with an internal error', async () => {
+  const r = await run('/bin/bash', ['-c', `${bin('http-client')} ${web.url}/big.dat | head -c 10 | wc -c; echo "status \${PIPESTATUS[0]}"`]);
+  assert.is(r.stdout.toString(), '10\nstatus 74\n');
+  assert.is(r.stderr, 'HTTP/1.1 200 OK\n');
 });
 
 test('-f: a 4xx or 5xx answer prints no body and exits 22; 2xx and 3xx exit 0', async () => {

@@ -20,6 +20,7 @@ export function makeSite() {
   const www = join(base, 'www');
   mkdirSync(join(www, 'sub', 'deeper'), { recursive: true });
   mkdirSync(join(www, 'empty-folder'));
+  mkdirSync(join(www, 'evil.example')); // a folder named like a host, for the "//evil.example" redirect
   mkdirSync(join(www, '.git'));
   writeFileSync(join(base, 'secret.txt'), `${SECRET}\n`);
   const files = {

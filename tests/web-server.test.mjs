@@ -2,7 +2,7 @@
 // sockets. One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,17 +11,17 @@ import * as assert from 'uvu/assert';
 import { bin, freePort, run, sleep } from './helpers.mjs';
 import { SECRET, makeSite, parseResponse, rawRequest, runTool, startWebServer } from './web-helpers.mjs';
 
-const site = makeSite();
-mkdirSync(join(site.www, 'evil.example'));
+let site;
 let server;
 
 test.before(async () => {
+  site = makeSite();
   server = await startWebServer(['-d', site.www]);
 });
 
 test.after(async () => {
   await server?.stop();
-  site.cleanup();
+  site?.cleanup();
 });
 
 const encodePath = (path) => path.split('/').map(encodeURIComponent).join('/');

@@ -10,7 +10,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { lookup as mimeLookup } from 'mrmime';
 import {
-  COMMON_OPTIONS, UsageError, parseCommandLine, familyOf, parseCount, parseSeconds, runProgram, type ProgramSpec,
+  COMMON_OPTIONS, UsageError, exitWhenFlushed, parseCommandLine, familyOf, parseCount, parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
@@ -141,20 +141,23 @@ async function main(): Promise<void> {
       else res.destroy();
     });
   });
+  // Past --max-connections Node closes new connections at once, before any request.
+  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+    trace(`refused ${formatEndpoint(data?.remoteAddress, data?.remotePort)}: ${server.maxConnections} connections are open (--max-connections)`);
+  });
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => refuseTunnel(req, socket, options));
   server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
     answerUnparsableRequest(err, socket, options);
   });
 
   const bound = await listen(server, address);
-  const port = (server.address() as net.AddressInfo).port;
-  if (!quiet) {
-    console.log('Ready to serve...');
-    for (const line of urlLines(bound, port)) console.log(line);
-    console.log(`Serving ${root} (${bound.description}). Stop with Ctrl-C.`);
-  }
+  // Handlers before the ready line: whoever waits for that line may signal us right after it.
   process.on('SIGINT', () => shutdown.stop('SIGINT'));
   process.on('SIGTERM', () => shutdown.stop('SIGTERM'));
+  // The ready line even with -q: it says where to connect, and scripts wait for it.
+  console.log('Ready to serve...');
+  for (const line of urlLines(bound, (server.address() as net.AddressInfo).port)) console.log(line);
+  console.log(`Serving ${root} (${bound.description}). Stop with Ctrl-C.`);
 }
 
 /** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */
@@ -655,17 +658,18 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
   return shutdown;
 
   function stop(why: string): void {
-    if (shutdown.stopping) process.exit(EXIT.ok);
+    if (shutdown.stopping) return exitWhenFlushed(EXIT.ok);
     shutdown.stopping = true;
     if (!quiet) console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
     server.close(() => {
       trace('all connections closed');
-      process.exit(EXIT.ok);
+      exitWhenFlushed(EXIT.ok);
     });
     server.closeIdleConnections();
     setTimeout(() => {
+      if (!quiet) console.log('grace period over: closing the connections still open');
       server.closeAllConnections();
-      process.exit(EXIT.ok);
+      exitWhenFlushed(EXIT.ok);
     }, graceMs).unref();
   }
 }

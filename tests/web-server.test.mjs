@@ -2,7 +2,7 @@
 // sockets. One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -322,15 +322,18 @@ test('access log: one Common Log Format line per response, quotes and control ch
   await get('/hello.txt');
   await get('/no-such-file.txt');
   await rawRequest(server.port, 'GET /a"b\x01c HTTP/1.1\r\nHost: x\r\n\r\n');
+  await rawRequest(server.port, Buffer.from('GET /caf\u00e9\\ HTTP/1.1\r\nHost: x\r\n\r\n'));
   await sleep(100);
   const lines = server.output.stdout.slice(before).trimEnd().split('\n');
   const clf = /^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "(.*)" (\d{3}) (\d+|-)$/;
-  assert.is(lines.length, 3, lines.join('\n'));
-  const [ok, missing, hostile] = lines.map((l) => clf.exec(l));
+  assert.is(lines.length, 4, lines.join('\n'));
+  const [ok, missing, hostile, utf8] = lines.map((l) => clf.exec(l));
   assert.equal([ok[1], ok[2], ok[3]], ['GET /hello.txt HTTP/1.1', '200', '14']);
   assert.equal([missing[1], missing[2]], ['GET /no-such-file.txt HTTP/1.1', '404']);
   assert.is(hostile[2], '400');
   assert.is(hostile[1], 'GET /a\\"b\\x01c HTTP/1.1');
+  // Bytes outside printable ASCII as \xHH (é is c3 a9 in UTF-8), the backslash doubled.
+  assert.is(utf8[1], 'GET /caf\\xc3\\xa9\\\\ HTTP/1.1');
 });
 
 test('-v prints each request head and response head on stderr', async () => {
@@ -397,19 +400,29 @@ test('403 for a file the server may not read', async () => {
   writeFileSync(locked, 'locked\n');
   chmodSync(locked, 0o000);
   try {
-    // root reads anything, so as root run the server as nobody (65534), who may enter the site.
+    // root reads anything, so as root run the server as nobody (65534), from a copy of the
+    // binary in the site's folder: the checkout's own folders may be closed to nobody.
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) for (const dir of [site.base, site.www]) chmodSync(dir, 0o755);
+    let program = bin('web-server');
+    if (asRoot) {
+      for (const dir of [site.base, site.www]) chmodSync(dir, 0o755);
+      program = join(site.base, 'web-server');
+      copyFileSync(bin('web-server'), program);
+      chmodSync(program, 0o755);
+    }
     const port = await freePort();
-    const child = spawn(bin('web-server'), ['127.0.0.1', String(port), '-d', site.www, '-q'],
+    const child = spawn(program, ['127.0.0.1', String(port), '-d', site.www, '-q'],
       { stdio: 'ignore', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    const exited = new Promise((resolve) => { child.on('error', resolve); child.on('exit', resolve); });
     try {
       await waitForPort(port);
       const r = await rawRequest(port, 'GET /locked.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
       assert.is(r.status, 403);
       assert.not.ok(r.body.toString().includes('locked\n'));
+      assert.is((await rawRequest(port, 'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200);
     } finally {
       child.kill('SIGTERM');
+      await within(exited, 5000);
     }
   } finally {
     chmodSync(locked, 0o644);

@@ -95,16 +95,21 @@ async function main(): Promise<void> {
 
   for (let redirects = 0; ; redirects++) {
     // The body is printed only for the final answer, and with -f only for a successful one.
-    const next = { location: undefined as string | undefined };
+    const next: { target?: Target; location?: string } = {};
     const head = await fetchOnce(target, options, (h) => {
       const location = headerValue(h, 'location');
-      const follow = flags.location && h.status >= 300 && h.status < 400 && location !== undefined;
-      if (follow) next.location = location;
+      let cannotFollow: string | undefined;
+      if (flags.location && h.status >= 300 && h.status < 400 && location !== undefined) {
+        const where = followRedirect(target, location);
+        if (typeof where === 'string') cannotFollow = where;
+        else Object.assign(next, { target: where, location });
+      }
       // The status line as soon as it arrives, before a long body.
-      if (!options.quiet && !options.include) process.stderr.write(`${h.statusLine}${follow ? ` -> ${location}` : ''}\n`);
-      return !follow && !(fail && h.status >= 400);
+      if (!options.quiet && !options.include) process.stderr.write(`${h.statusLine}${next.target ? ` -> ${location}` : ''}\n`);
+      if (cannotFollow) process.stderr.write(`${PROGRAM}: not following the redirect: ${cannotFollow}\n`);
+      return !next.target && !(fail && h.status >= 400);
     });
-    if (next.location === undefined) {
+    if (next.target === undefined) {
       if (fail && head.status >= 400) {
         process.stderr.write(`${PROGRAM}: the server answered ${head.status} ${head.reason} (--fail)\n`);
         process.exitCode = EXIT_HTTP_ERROR;
@@ -115,7 +120,7 @@ async function main(): Promise<void> {
       throw new ExplainedError(`gave up after ${maxRedirects} redirects (the last one to ${next.location}); ` +
         'raise --max-redirects, or look for a redirect loop with -v', EXIT.protocol);
     }
-    target = followRedirect(target, next.location);
+    target = next.target;
   }
 }
 
@@ -163,9 +168,15 @@ function requestTarget(path: string): string {
   }
 }
 
-function followRedirect(from: Target, location: string): Target {
+/** Where a Location header leads, or why this client cannot go there (e.g. https://). */
+function followRedirect(from: Target, location: string): Target | string {
   const host = from.host.includes(':') ? `[${from.host}]` : from.host;
-  return targetFromUrl(location, `http://${host}:${from.port}${from.path}`);
+  try {
+    return targetFromUrl(location, `http://${host}:${from.port}${from.path}`);
+  } catch (err) {
+    if (err instanceof UsageError) return err.message;
+    throw err;
+  }
 }
 
 function headerValue(head: ResponseHead, name: string): string | undefined {
@@ -217,11 +228,16 @@ function fetchOnce(target: Target, options: FetchOptions, wantBody: (head: Respo
     });
     socket.on('error', (err) => finish(explain(err, connected ? 'transfer' : 'connect')));
 
-    // Backpressure: when stdout (a pipe, a slow terminal) is full, stop reading the socket.
+    // Backpressure: when stdout (a pipe, a pager) is full, stop reading the socket. The silence
+    // that follows is ours, not the server's, so the timeout waits too.
     const output = (data: Buffer) => {
       if (data.length > 0 && !process.stdout.write(data)) {
         socket.pause();
-        process.stdout.once('drain', () => socket.resume());
+        socket.setTimeout(0);
+        process.stdout.once('drain', () => {
+          socket.setTimeout(timeoutMs);
+          socket.resume();
+        });
       }
     };
 

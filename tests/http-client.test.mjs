@@ -129,6 +129,14 @@ test('-L follows redirects, keeping the query; a redirect loop stops at --max-re
   const loop = await client(['-L', '--max-redirects', '3', `http://127.0.0.1:${loopPort}/`]);
   assert.is(loop.code, 76);
   assert.match(loop.stderr, /gave up after 3 redirects/);
+  // A redirect to https:// cannot be followed: the 3xx is the answer, with a note why.
+  const tlsPort = await rawServer((socket) => {
+    socket.end('HTTP/1.1 301 Moved Permanently\r\nLocation: https://127.0.0.1/\r\nContent-Length: 5\r\n\r\nmoved');
+  });
+  const tls = await client(['-L', `http://127.0.0.1:${tlsPort}/`]);
+  assert.is(tls.code, 0);
+  assert.is(tls.stdout.toString(), 'moved');
+  assert.match(tls.stderr, /^HTTP\/1\.1 301 Moved Permanently\nhttp-client: not following the redirect: .*TLS/);
 });
 
 test('-v shows the request and the response head as they crossed the wire', async () => {

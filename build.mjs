@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -41,8 +41,7 @@ if (process.argv.includes('--if-needed') && isUpToDate()) {
 
 // Step 1: bundle. One CommonJS file per program, mri and lib/ inlined, nothing left to resolve;
 // then socklab.cjs, which holds each of them in a function and calls only the one asked for.
-rmSync(bundleDir, { recursive: true, force: true });
-await build({
+const { outputFiles } = await build({
   entryPoints: programs.map((p) => join(root, 'scripts', `${p}.ts`)),
   outdir: bundleDir,
   outExtension: { '.js': '.cjs' },
@@ -53,8 +52,13 @@ await build({
   legalComments: 'none',
   define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version) },
   logLevel: 'warning',
+  write: false,
 });
-writeFileSync(join(bundleDir, 'socklab.cjs'), multiCallSource());
+const bundles = new Map(outputFiles.map((f) => [basename(f.path, '.cjs'), f.text]));
+bundles.set('socklab', multiCallSource());
+rmSync(bundleDir, { recursive: true, force: true }); // kept to be read; step 2 uses `bundles`
+mkdirSync(bundleDir, { recursive: true });
+for (const [name, code] of bundles) writeFileSync(join(bundleDir, `${name}.cjs`), code);
 
 // Step 2: package. pkg --sea copies "its" Node binary and injects the bundle as a SEA blob.
 // Two at a time: each pkg run mostly waits on writing its ~110 MB, so this halves the build.
@@ -67,7 +71,7 @@ writeFileSync(join(dist, '.inputs'), inputsHash());
 
 async function packageBinary(name) {
   // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
-  const output = join(dist, `.${name}.new`);
+  const output = join(dist, `.${name}.${process.pid}.new`); // two builds into one folder do not collide
   try {
     await promisify(execFile)(join(runtimePkg, 'bin', 'node'), [
       join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
@@ -84,7 +88,7 @@ async function packageBinary(name) {
 // its content rather than for --out: the same tree gives the same bytes wherever the build writes.
 // Builds running at once write identical files there; folders older than a day are removed.
 function seaMainPath(name) {
-  const code = readFileSync(join(bundleDir, `${name}.cjs`));
+  const code = bundles.get(name);
   const folder = join(root, '.build', 'sea-main');
   const main = join(folder, createHash('sha256').update(code).digest('hex').slice(0, 16), `${name}.cjs`);
   if (existsSync(main)) {
@@ -144,7 +148,7 @@ function extractArm64Runtime(binary) {
 // it had been called by its own name.
 function multiCallSource() {
   const table = programs.map((p) => `${JSON.stringify(p)}: function (exports, require, module, __filename, __dirname) {\n${
-    readFileSync(join(bundleDir, `${p}.cjs`), 'utf8').replace(/^#!.*/, '')}\n}`);
+    bundles.get(p).replace(/^#!.*/, '')}\n}`);
   return `'use strict';\nconst programs = {\n${table.join(',\n')}\n};\n${chooseProgram}
 const name = chooseProgram(Object.keys(programs), ${JSON.stringify(pkgJson.version)});
 const chosen = { exports: {} };
@@ -181,7 +185,7 @@ function chooseProgram(names, version) {
 // fixed owner, time, modes and order, gzipped without name or time: the same tree, the same bytes.
 function writeReleaseArchive() {
   const name = `socklab-${pkgJson.version}-linux-${arch}`;
-  const stage = join(dist, '.release');
+  const stage = join(dist, `.release.${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, name), { recursive: true });
   copyFileSync(join(dist, 'socklab'), join(stage, name, 'socklab'));
@@ -191,8 +195,8 @@ function writeReleaseArchive() {
   for (const [file, mode] of [['', 0o755], ['socklab', 0o755], ['README', 0o644], ['SHA256SUMS', 0o644]]) chmodSync(join(stage, name, file), mode);
   const tar = execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu',
     '-cf', '-', '-C', stage, name], { maxBuffer: 1 << 30 });
-  writeFileSync(`${archive}.new`, gzipSync(tar, { level: 9 })); // zlib's header: no name, time 0
-  renameSync(`${archive}.new`, archive);
+  writeFileSync(`${archive}.${process.pid}`, gzipSync(tar, { level: 9 })); // zlib's header: no name, time 0
+  renameSync(`${archive}.${process.pid}`, archive);
   rmSync(stage, { recursive: true });
   console.log(`build: ${archive}`);
 }

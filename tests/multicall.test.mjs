@@ -1,0 +1,125 @@
+// The multi-call binary dist/socklab: one file that holds every program and runs the one named by
+// the link it is called through (a symlink or a hard link tcp-server -> socklab) or by its first
+// argument (socklab tcp-server 12000). Bare or with --help it lists the programs; an unknown name
+// is one line and exit 64; the chosen program sees only its own arguments.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bin, freePort, root, run, startProgram } from './helpers.mjs';
+
+const socklab = bin('socklab');
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
+  .filter((p) => existsSync(bin(p))); // web-server and http-client arrive with their own issues
+
+const tempDirs = [];
+const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
+test.after(removeTempDirs);
+process.once('exit', removeTempDirs);
+
+/** A folder with a symlink and a hard link per program, both pointing at dist/socklab. */
+let linkFolder;
+function links() {
+  if (linkFolder) return linkFolder;
+  linkFolder = mkdtempSync(join(tmpdir(), 'socklab-links-'));
+  tempDirs.push(linkFolder);
+  for (const p of PROGRAMS) {
+    symlinkSync(socklab, join(linkFolder, p));
+    try {
+      linkSync(socklab, join(linkFolder, `hard-${p}`));
+    } catch {
+      // dist/ on another file system than /tmp: hard links cannot cross it (the symlinks still count)
+    }
+  }
+  return linkFolder;
+}
+
+test('dist/socklab exists and dist/SHA256SUMS lists it', () => {
+  assert.ok(existsSync(socklab), 'dist/socklab is missing: run `npm run build`');
+  assert.match(readFileSync(bin('SHA256SUMS'), 'utf8'), /^[0-9a-f]{64}  socklab$/m);
+});
+
+test('socklab alone and socklab --help list every program, exit 0', async () => {
+  for (const args of [[], ['--help'], ['-h']]) {
+    const r = await run(socklab, args);
+    assert.is(r.code, 0, `socklab ${args.join(' ')}: ${r.stderr}`);
+    const out = r.stdout.toString();
+    for (const p of PROGRAMS) assert.match(out, new RegExp(`^  ${p}$`, 'm'), `socklab ${args.join(' ')} does not list ${p}`);
+    assert.match(out, /socklab PROGRAM/);
+  }
+});
+
+test('socklab --version names socklab, the runtime and the target', async () => {
+  const r = await run(socklab, ['--version']);
+  assert.is(r.code, 0);
+  assert.is(r.stdout.toString(), `socklab ${version} (node 24.21.0, linux-x64)\n`);
+});
+
+test('an unknown program: one line on stderr naming it and the programs, exit 64', async () => {
+  const r = await run(socklab, ['tcp-sever', '127.0.0.1', '12000']);
+  assert.is(r.code, 64);
+  assert.is(r.stdout.length, 0);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.is(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^socklab: .*"tcp-sever".*tcp-server/);
+});
+
+test('each program by first argument, by symlink and by hard link prints its own --version', async () => {
+  const folder = links();
+  for (const p of PROGRAMS) {
+    const ways = [[socklab, [p, '--version']], [join(folder, p), ['--version']], [join(folder, p), ['-V']]];
+    if (existsSync(join(folder, `hard-${p}`))) ways.push([join(folder, `hard-${p}`), ['--version']]);
+    for (const [file, args] of ways) {
+      const r = await run(file, args);
+      assert.is(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
+      // hard-tcp-server is not a program's name: it reads the program from the first argument
+      const expected = file.includes('hard-') ? `socklab ${version}` : `${p} ${version}`;
+      assert.is(r.stdout.toString(), `${expected} (node 24.21.0, linux-x64)\n`, `${file} ${args.join(' ')}`);
+    }
+  }
+});
+
+test('a hard link named after a program runs that program', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'socklab-hardlink-'));
+  tempDirs.push(folder);
+  try {
+    linkSync(socklab, join(folder, 'udp-client'));
+  } catch {
+    return; // dist/ and /tmp on different file systems: covered by the symlinks
+  }
+  const r = await run(join(folder, 'udp-client'), ['--version']);
+  assert.is(r.stdout.toString(), `udp-client ${version} (node 24.21.0, linux-x64)\n`);
+});
+
+test('the program sees only its own arguments: usage errors and --help name it, not socklab', async () => {
+  const r = await run(socklab, ['tcp-client', '127.0.0.1', '0', 'hello']);
+  assert.is(r.code, 64);
+  assert.match(r.stderr, /^tcp-client: bad port "0"/);
+  const viaLink = await run(join(links(), 'udp-server'), ['--bogus']);
+  assert.is(viaLink.code, 64);
+  assert.match(viaLink.stderr, /^udp-server: unknown option/);
+  const help = await run(socklab, ['tcp-server', '--help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout.toString(), /^tcp-server: /);
+  assert.match(help.stdout.toString(), /Usage:\n  tcp-server /);
+});
+
+test('the handout exchange over TCP and UDP through socklab (server by link, client by argument)', async () => {
+  const folder = links();
+  for (const proto of ['tcp', 'udp']) {
+    const port = await freePort(proto);
+    const server = await startProgram(join(folder, `${proto}-server`), ['127.0.0.1', String(port)]);
+    try {
+      assert.match(server.output.stdout, /^The server is ready to receive$/m);
+      const r = await run(socklab, [`${proto}-client`, '127.0.0.1', String(port), 'hello, welcome']);
+      assert.is(r.code, 0, `${proto}-client: ${r.stderr}`);
+      assert.is(r.stdout.toString(), 'HELLO, WELCOME\n');
+    } finally {
+      assert.is((await server.stop()).code, 0);
+    }
+  }
+});
+
+test.run();

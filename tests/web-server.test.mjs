@@ -403,6 +403,28 @@ test('SIGTERM lets a download in flight finish on a keep-alive connection, then 
   assert.equal(await within(other.exit, 3000, 'still running'), { code: 0, signal: null });
 });
 
+test('a client that stops reading cannot hold the server past --grace; Ctrl-C (SIGINT) exits 0 too', async () => {
+  writeFileSync(join(site.www, 'huge.txt'), Buffer.alloc(32 << 20, 0x62));
+  const other = await startWebServer(['-d', site.www, '--grace', '1']);
+  const socket = net.connect({ host: '127.0.0.1', port: other.port });
+  socket.on('error', () => {});
+  const started = new Promise((resolve) => socket.once('data', resolve));
+  socket.write('GET /huge.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+  await started;
+  socket.pause(); // and never read again
+  const stoppedAt = Date.now();
+  other.child.kill('SIGTERM');
+  assert.equal(await within(other.exit, 5000, 'still running'), { code: 0, signal: null });
+  assert.ok(Date.now() - stoppedAt < 4000, `took ${Date.now() - stoppedAt} ms with --grace 1`);
+  assert.match(other.output.stdout, /grace period over/);
+  socket.destroy();
+
+  const interrupted = await startWebServer(['-d', site.www]);
+  interrupted.child.kill('SIGINT');
+  assert.equal(await within(interrupted.exit, 5000, 'still running'), { code: 0, signal: null });
+  assert.match(interrupted.output.stdout, /SIGINT: no new connections/);
+});
+
 test('403 for a file the server may not read', async () => {
   const locked = join(site.www, 'locked.txt');
   writeFileSync(locked, 'locked\n');

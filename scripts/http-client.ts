@@ -8,6 +8,7 @@ import {
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
+import { indentHead } from '../lib/http-head.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
@@ -427,7 +428,3 @@ function protocolError(what: string): ExplainedError {
   return new ExplainedError(`${what}.`, EXIT.protocol);
 }
 
-function indentHead(head: string, prefix: string): string {
-  const printable = (line: string) => line.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return head.replace(/\r\n\r\n$/, '').split('\r\n').map((line) => `  ${prefix}${printable(line)}`).join('\n');
-}

@@ -15,6 +15,7 @@ import {
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
 import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
+import { indentHead } from '../lib/http-head.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 const PROGRAM = 'web-server';
@@ -644,10 +645,6 @@ function requestHead(req: http.IncomingMessage): string {
   return lines.join('\r\n');
 }
 
-function indentHead(head: string, prefix: string): string {
-  const printable = (line: string) => line.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return head.replace(/\r\n\r\n$/, '').split('\r\n').map((line) => `  ${prefix}${printable(line)}`).join('\n');
-}
 
 function clientOf(req: http.IncomingMessage): string {
   return formatEndpoint(req.socket.remoteAddress, req.socket.remotePort);

@@ -578,6 +578,14 @@ test(`hostile requests (${HOSTILE.length}): each gets its status, none leaks a b
     const health = await get('/hello.txt');
     assert.ok(health.body.equals(site.files['/hello.txt']), `after ${what}: the server stopped answering`);
   }
+  // All of them at once, three times over: the same answers, and still no leak.
+  const all = HOSTILE.flatMap((entry) => [entry, entry, entry]);
+  const answers = await Promise.all(all.map(([, raw]) => rawRequest(server.port, raw, { timeoutMs: 10000 })));
+  answers.forEach((r, i) => {
+    assert.is(r.status, all[i][2], `concurrently: ${all[i][0]}`);
+    assert.not.ok(r.raw.toString('latin1').includes(SECRET));
+  });
+  assert.is((await get('/hello.txt')).status, 200);
 });
 
 // ---- Slow and silent clients ----

@@ -1,0 +1,379 @@
+// `npm run bench`: socklab's binaries side by side with the tools a user would pick instead, in
+// the same run, on loopback. Prints ours/baseline ratios with raw medians (min-max), and writes
+// tests/bench/results.json and (full runs) tests/bench/RESULTS.md.
+//   node tests/bench/run.mjs           full run (several minutes)
+//   node tests/bench/run.mjs --smoke   seconds: one short repetition of everything (CI)
+//   node tests/bench/run.mjs --only tcp   only the workloads whose group (web, tcp, udp, start, memory, size) matches
+// Every load is bounded in count and time; every process started here is stopped by its PID.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bin, freePort, root, sleep, startProgram } from '../helpers.mjs';
+
+const SMOKE = process.argv.includes('--smoke');
+const ONLY = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]) : /./;
+const wanted = (group) => ONLY.test(group);
+const REPS = SMOKE ? 1 : 5;
+const SECONDS = SMOKE ? 1 : 5;
+const STREAM_BYTES = SMOKE ? 64 * 1024 * 1024 : 1024 * 1024 * 1024;
+const PYTHON = '/usr/bin/python3'; // the interpreter itself: a version-manager shim adds tens of ms
+const NODE = process.execPath;
+const here = join(root, 'tests', 'bench');
+const work = mkdtempSync(join(tmpdir(), 'socklab-bench-'));
+const tools = join(root, '.build', 'bench');
+
+const results = [];
+
+try {
+  installBaselines();
+  const site = makeSite();
+  if (wanted('web')) {
+    await benchWeb(site, '/1k.bin', 'GET of a 1 KiB file', [0.55, 'nginx'], [1.5, 'node:http']);
+    await benchWeb(site, '/1m.bin', 'GET of a 1 MiB file', [0.65, 'nginx']);
+    await benchWeb(site, '/missing.html', '404 for a missing file', [0.4, 'nginx']);
+  }
+  if (wanted('tcp')) await benchTcpStream();
+  if (wanted('tcp')) await benchTcpConnections();
+  if (wanted('udp')) await benchUdp();
+  if (wanted('start')) await benchStartup();
+  if (wanted('memory')) await benchMemory();
+  if (wanted('size')) benchSize();
+  report();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+async function benchWeb(site, path, title, ...targets) {
+  const contestants = [
+    ['socklab web-server', serve(bin('web-server'), ['-q', '--root', site, '127.0.0.1', '$PORT'], /Ready to serve/)],
+    ['nginx', (port) => serveNginx(site, port)],
+    ['lighttpd', (port) => serveLighttpd(site, port)],
+    ['busybox httpd', serve('/usr/bin/busybox', ['httpd', '-f', '-p', '127.0.0.1:$PORT', '-h', site], null)],
+    ['python http.server', serve(PYTHON, ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site, '$PORT'], null)],
+    ['node:http', serve(NODE, [join(here, 'baselines', 'node_http_server.mjs'), site, '127.0.0.1', '$PORT'], /Listening/)],
+  ];
+  await compare(`web-server: ${title}`, 'req/s', contestants, async (port) => {
+    const out = execFileSync('wrk', ['-t1', '-c50', `-d${SECONDS}s`, '--timeout', '5s', `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
+    const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+    const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+    if (errors && !path.includes('missing')) throw new Error(`${errors[1]} error responses`);
+    return rate;
+  }, targets);
+}
+
+async function benchTcpStream() {
+  const contestants = [
+    ['socklab tcp-server', serve(bin('tcp-server'), ['-q', '127.0.0.1', '$PORT'], /Listening on/)],
+    ['python bytes.upper', serve(PYTHON, [join(here, 'baselines', 'python_upper_server.py'), '127.0.0.1', '$PORT'], /Listening on/)],
+    ['socat + tr', serve('/usr/bin/socat', ['TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork', 'EXEC:tr a-z A-Z'], null)],
+  ];
+  await compare(`tcp-server: ${STREAM_BYTES / 2 ** 20} MiB through one connection, every byte checked`, 'MB/s', contestants, async (port) => {
+    const out = execFileSync(NODE, [join(here, 'load', 'tcp_stream.mjs'), '127.0.0.1', String(port), String(STREAM_BYTES), SMOKE ? '10' : '60'], { encoding: 'utf8' });
+    return Number(/rate=([\d.]+)/.exec(out)[1]);
+  }, [[1.0, 'python bytes.upper']]);
+  // The loopback ceiling: iperf3 moves bytes without looking at them.
+  const rates = [];
+  for (let i = 0; i < REPS; i++) {
+    const port = await freePort();
+    // Not waitForPort: iperf3 -s -1 would take that probe connection as its one client.
+    const server = await startProgram('/usr/bin/iperf3', ['-s', '-1', '--forceflush', '-B', '127.0.0.1', '-p', String(port)], { ready: /Server listening/ });
+    const out = JSON.parse(execFileSync('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-n', String(STREAM_BYTES), '-J'], { encoding: 'utf8' }));
+    rates.push(out.end.sum_received.bits_per_second / 8 / 1e6);
+    await server.stop();
+  }
+  const last = results[results.length - 1];
+  last.ceiling = { name: 'iperf3 (no transform)', ...summary(rates) };
+}
+
+async function benchTcpConnections() {
+  const connrate = compileTool('tcp_connrate');
+  const contestants = [
+    ['socklab tcp-server', serve(bin('tcp-server'), ['-q', '127.0.0.1', '$PORT'], /Listening on/)],
+    ['python handout server', serve(PYTHON, [join(root, 'tests', 'peers', 'handout_tcp_server.py'), '127.0.0.1', '$PORT'], /Listening on/)],
+  ];
+  await compare('tcp-server: one-message connections, 50 at a time from 16 source addresses', 'conn/s', contestants, async (port) => {
+    const out = execFileSync(connrate, ['127.0.0.1', String(port), String(SECONDS), '50', '16'], { encoding: 'utf8' });
+    return Number(/rate=(\d+)/.exec(out)[1]);
+  }, [[1.0, 'python handout server']]);
+}
+
+async function benchUdp() {
+  const rtt = compileTool('udp_rtt');
+  const contestants = [
+    ['socklab udp-server', serve(bin('udp-server'), ['-q', '127.0.0.1', '$PORT'], /Listening on/, 'udp')],
+    ['python handout server', serve(PYTHON, [join(root, 'tests', 'peers', 'handout_udp_server.py'), '127.0.0.1', '$PORT'], /Listening on/, 'udp')],
+  ];
+  await compare('udp-server: round trips, 32 datagrams of 64 bytes in flight', 'rt/s', contestants, async (port) => {
+    const out = execFileSync(rtt, ['127.0.0.1', String(port), String(SECONDS), '32', '64'], { encoding: 'utf8' });
+    if (/wrong=[1-9]/.test(out)) throw new Error(`wrong replies: ${out}`);
+    return Number(/rate=(\d+)/.exec(out)[1]);
+  }, [[1.0, 'python handout server']]);
+}
+
+/** Milliseconds from spawn until the port accepts a connection. Lower is better. */
+async function benchStartup() {
+  const contestants = [
+    ['socklab tcp-server', [bin('tcp-server'), ['-q', '127.0.0.1']]],
+    ['python handout server', [PYTHON, [join(root, 'tests', 'peers', 'handout_tcp_server.py'), '127.0.0.1']]],
+  ];
+  const entry = { title: 'start-up: spawn until the port accepts a connection', unit: 'ms', lowerIsBetter: true, rows: [], targets: [[1.0, 'python handout server']] };
+  for (const [name, [file, args]] of contestants) {
+    const times = [];
+    for (let i = 0; i < (SMOKE ? 2 : 15); i++) {
+      const port = await freePort();
+      const started = performance.now();
+      const child = spawn(file, [...args, String(port)], { stdio: 'ignore' });
+      await waitForPort(port, 1);
+      times.push(performance.now() - started);
+      await stopChild(child);
+    }
+    entry.rows.push({ name, ...summary(times) });
+  }
+  results.push(entry);
+}
+
+/** RSS of the server idle, and holding 1000 idle TCP connections. */
+async function benchMemory() {
+  const contestants = [
+    ['socklab tcp-server', bin('tcp-server'), ['-q', '127.0.0.1']],
+    ['python threaded server', PYTHON, [join(here, 'baselines', 'python_upper_server.py'), '127.0.0.1']],
+  ];
+  const entry = { title: 'memory: RSS idle / with 1000 idle TCP connections', unit: 'MiB', report: true, rows: [] };
+  for (const [name, file, args] of contestants) {
+    const port = await freePort();
+    const server = await startProgram(file, [...args, String(port)], { ready: /Listening on/ });
+    await sleep(300);
+    const idle = rssMiB(server.child.pid);
+    const sockets = [];
+    for (let i = 0; i < (SMOKE ? 100 : 1000); i++) {
+      const s = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${1 + (i % 16)}` });
+      s.on('error', () => {});
+      sockets.push(s);
+      if (i % 100 === 99) await sleep(20);
+    }
+    await sleep(1000);
+    const busy = rssMiB(server.child.pid);
+    for (const s of sockets) s.destroy();
+    await server.stop();
+    entry.rows.push({ name, median: busy, min: idle, max: busy, text: `${idle.toFixed(1)} idle, ${busy.toFixed(1)} with ${sockets.length} connections` });
+  }
+  results.push(entry);
+}
+
+function benchSize() {
+  const runtime = join(root, '.build', 'pkg-home', '.pkg-cache', 'sea', 'node-v24.21.0-linux-x64', 'bin', 'node');
+  const mib = (f) => statSync(f).size / 2 ** 20;
+  results.push({
+    title: 'binary size', unit: 'MiB', report: true,
+    rows: [
+      ...['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
+        .filter((p) => existsSync(bin(p)))
+        .map((p) => ({ name: `socklab ${p}`, median: mib(bin(p)), text: mib(bin(p)).toFixed(1) })),
+      ...(existsSync(runtime) ? [{ name: 'stripped Node 24.21.0 runtime', median: mib(runtime), text: mib(runtime).toFixed(1) }] : []),
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machinery
+
+/**
+ * Runs `measure(port)` REPS times against each contestant, in turns (ours, baseline 1, ...,
+ * ours, ...) so that a noisy moment hits everyone alike, and records median, min and max.
+ */
+async function compare(title, unit, contestants, measure, targets = []) {
+  const samples = new Map(contestants.map(([name]) => [name, []]));
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const [name, start] of contestants) {
+      const port = await freePort();
+      const server = await start(port);
+      try {
+        await measure(port); // warm-up (JIT, page cache), not counted
+        samples.get(name).push(await measure(port));
+      } catch (err) {
+        console.error(`bench: ${name}: ${err.message}`);
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const rows = contestants.map(([name]) => ({ name, ...summary(samples.get(name)) }));
+  results.push({ title, unit, rows, targets });
+  printEntry(results[results.length - 1]);
+}
+
+/** Starts a server on `port`, waiting for its ready line, or (ready = null) for the port to accept. */
+function serve(file, args, ready, proto = 'tcp') {
+  return async (port) => {
+    const withPort = args.map((a) => a.replace('$PORT', String(port)));
+    if (ready) return startProgram(file, withPort, { ready });
+    const child = spawn(file, withPort, { stdio: 'ignore' });
+    if (proto === 'tcp') await waitForPort(port);
+    return { child, stop: () => stopChild(child) };
+  };
+}
+
+function serveNginx(site, port) {
+  const dir = mkdtempSync(join(work, 'nginx-'));
+  writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server { listen 127.0.0.1:${port}; root ${site}; }
+}
+`);
+  return serve('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], null)(port);
+}
+
+function serveLighttpd(site, port) {
+  const conf = join(work, `lighttpd-${port}.conf`);
+  writeFileSync(conf, `server.document-root = "${site}"
+server.bind = "127.0.0.1"
+server.port = ${port}
+server.errorlog = "${work}/lighttpd-${port}.log"
+include_shell "/usr/share/lighttpd/create-mime.conf.pl"
+`);
+  return serve('/usr/sbin/lighttpd', ['-D', '-f', conf], null)(port);
+}
+
+function waitForPort(port, everyMs = 10, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(); });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
+        else setTimeout(attempt, everyMs);
+      });
+    };
+    attempt();
+  });
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(killer);
+}
+
+function summary(values) {
+  if (values.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], n: values.length };
+}
+
+function rssMiB(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+}
+
+function makeSite() {
+  const site = join(work, 'site');
+  mkdirSync(site);
+  writeFileSync(join(site, '1k.bin'), Buffer.alloc(1024, 'x'));
+  writeFileSync(join(site, '1m.bin'), Buffer.alloc(1024 * 1024, 'y'));
+  writeFileSync(join(site, 'index.html'), '<h1>bench</h1>\n');
+  return site;
+}
+
+/** The Debian packages of the baselines and load generators, installed if missing. */
+function installBaselines() {
+  const packages = { wrk: 'wrk', nginx: 'nginx-light', lighttpd: 'lighttpd', busybox: 'busybox', iperf3: 'iperf3', socat: 'socat', gcc: 'gcc' };
+  const missing = Object.entries(packages).filter(([cmd]) => !commandExists(cmd)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  console.log(`bench: installing ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+}
+
+function commandExists(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The C load generators: compiled here, because a load generator in JS would be the bottleneck. */
+function compileTool(name) {
+  mkdirSync(tools, { recursive: true });
+  const out = join(tools, name);
+  execFileSync('gcc', ['-O2', '-pthread', '-o', out, join(here, 'load', `${name}.c`)]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function fmt(n) {
+  if (!Number.isFinite(n)) return 'n/a';
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2);
+}
+
+function ratioText(entry, baselineName) {
+  const ours = entry.rows[0];
+  const base = entry.rows.find((r) => r.name === baselineName || r.name.startsWith(baselineName));
+  if (!base || !Number.isFinite(ours.median) || !Number.isFinite(base.median)) return 'n/a';
+  return (ours.median / base.median).toFixed(2);
+}
+
+function printEntry(entry) {
+  console.log(`\n${entry.title} (${entry.unit}, median of ${REPS}, min-max)`);
+  for (const row of entry.rows) console.log(`  ${row.name.padEnd(26)} ${fmt(row.median).padStart(10)}  (${fmt(row.min)}-${fmt(row.max)})`);
+}
+
+function report() {
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim()}`;
+  const date = new Date().toISOString().slice(0, 10);
+  const lines = [
+    `# socklab benchmarks`, '',
+    `${date}, ${machine}. ${SMOKE ? 'SMOKE RUN (1 short repetition): not a measurement.' : `Medians of ${REPS} repetitions of ${SECONDS} s (streams: ${STREAM_BYTES / 2 ** 30} GiB), min-max in brackets.`}`,
+    'Load on loopback only. Ratio = socklab / baseline, measured in the same run; for start-up, lower is better.', '',
+    '| workload | socklab | baseline | ratio | target | met |', '|---|---|---|---|---|---|',
+  ];
+  for (const entry of results.filter((e) => !e.report)) {
+    const ours = entry.rows[0];
+    for (const base of entry.rows.slice(1)) {
+      const target = entry.targets?.find(([, name]) => base.name.startsWith(name));
+      const ratio = ours.median / base.median;
+      const met = target ? (entry.lowerIsBetter ? ratio <= target[0] : ratio >= target[0]) : null;
+      lines.push(`| ${entry.title} | ${fmt(ours.median)} ${entry.unit} (${fmt(ours.min)}-${fmt(ours.max)}) | ${base.name}: ${fmt(base.median)} (${fmt(base.min)}-${fmt(base.max)}) | ${ratioText(entry, base.name)} | ${target ? `${entry.lowerIsBetter ? '<=' : '>='} ${target[0]}` : ''} | ${met === null ? '' : met ? 'yes' : '**no**'} |`);
+    }
+    if (entry.ceiling) {
+      lines.push(`| ${entry.title} | | ${entry.ceiling.name}: ${fmt(entry.ceiling.median)} | ${(ours.median / entry.ceiling.median * 100).toFixed(0)}% of ceiling | report | |`);
+    }
+    const fastest = entry.rows.slice(1).reduce((a, b) => (b.median > a.median ? b : a), entry.rows[1]);
+    if (!entry.lowerIsBetter && fastest) {
+      lines.push(`| ${entry.title}: load generator headroom | ${fastest.median > ours.median ? `drove ${fastest.name} at ${fmt(fastest.median)}, above our ${fmt(ours.median)}` : `socklab was the fastest: headroom not shown`} | | | | |`);
+    }
+  }
+  for (const entry of results.filter((e) => e.report)) {
+    for (const row of entry.rows) lines.push(`| ${entry.title} | | ${row.name}: ${row.text} ${entry.unit} | | report | |`);
+  }
+  const markdown = `${lines.join('\n')}\n`;
+  console.log(`\n${markdown}`);
+  // A smoke run's numbers mean nothing: they stay out of the tree, in .build/bench/.
+  const out = SMOKE ? tools : here;
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ date, machine, smoke: SMOKE, reps: REPS, seconds: SECONDS, results }, null, 2)}\n`);
+  writeFileSync(join(out, SMOKE ? 'RESULTS-smoke.md' : 'RESULTS.md'), markdown);
+}

@@ -12,7 +12,8 @@ async function step(program, args, note) {
   const shown = args.map((a) => (/[\s,&*!]/.test(a) ? `'${a}'` : a)).join(' ');
   console.log(`$ ${program} ${shown}`);
   const r = await run(program, args);
-  const out = `${r.stdout}${r.stderr}`.trimEnd();
+  // stderr first: a client's status or error line comes before the body it describes.
+  const out = `${r.stderr}${r.stdout}`.trimEnd();
   if (out) console.log(out.split('\n').map((l) => `  ${l}`).join('\n'));
   console.log(`  (exit ${r.code}${note ? `: ${note}` : ''})`);
   return r;

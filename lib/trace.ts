@@ -17,8 +17,15 @@ export function timeOfDay(): string {
 
 export type Trace = (event: string) => void;
 
-/** A tracer that prints when enabled and costs one branch when not. */
+const silent: Trace = () => {};
+
+/** A tracer that prints when enabled and does nothing when not. */
 export function createTrace(program: string, enabled: boolean): Trace {
-  if (!enabled) return () => {};
+  if (!enabled) return silent;
   return (event) => process.stderr.write(`${timeOfDay()} ${program}: ${event}\n`);
+}
+
+/** Whether `trace` prints: hot paths check this first, so that without -v they build no strings. */
+export function isTracing(trace: Trace): boolean {
+  return trace !== silent;
 }

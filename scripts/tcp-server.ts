@@ -5,7 +5,7 @@ import { COMMON_OPTIONS, parseCommandLine, familyOf, parseSeconds, runProgram, t
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
 import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
-import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
 const PROGRAM = 'tcp-server';
@@ -88,12 +88,12 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
   let closedBy = 'server';
   trace(`accepted ${client} -> ${local}`);
 
+  const tracing = isTracing(trace);
   socket.on('data', (chunk: Buffer) => {
-    trace(`${client}: received ${chunk.length} bytes`);
+    if (tracing) trace(`${client}: received ${chunk.length} bytes; sending them back uppercased`);
     // Backpressure: if the client does not read its replies, stop reading its requests until
     // they drain, so a fast sender with a slow reader cannot make this process grow.
     if (!socket.write(uppercaseAscii(chunk))) socket.pause();
-    trace(`${client}: sent ${chunk.length} bytes`);
   });
   socket.on('drain', () => socket.resume());
   socket.on('end', () => {

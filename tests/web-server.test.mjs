@@ -2,7 +2,7 @@
 // sockets. One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -704,6 +704,27 @@ test('headless Chromium shows the page with its image and stylesheet loaded; a m
   const missing = await chromiumDom(`${server.url}/no-such-page.html`);
   assert.match(missing, /<h1>404 Not Found<\/h1>/);
   assert.match(missing, /\/no-such-page\.html/);
+});
+
+test('a small file served once and then changed, removed, or swapped for a symlink out of the root is looked up again', async () => {
+  const path = join(site.www, 'changing.txt');
+  writeFileSync(path, 'first version\n');
+  const first = await get('/changing.txt');
+  assert.is(first.status, 200);
+  assert.is(first.body.toString(), 'first version\n');
+  // Same size, new bytes; the mtime is set to a later second so that even a coarse clock sees it.
+  writeFileSync(path, 'other version\n');
+  utimesSync(path, new Date(), new Date(Date.now() + 2000));
+  assert.is((await get('/changing.txt')).body.toString(), 'other version\n');
+  // Replaced by a symlink to the secret outside the root: refused, never the cached bytes or the secret.
+  rmSync(path);
+  symlinkSync(join(site.www, '..', 'secret.txt'), path);
+  const swapped = await get('/changing.txt');
+  assert.is(swapped.status, 403);
+  assert.not.match(swapped.body.toString(), 'version');
+  assert.not.match(swapped.body.toString(), SECRET);
+  rmSync(path);
+  assert.is((await get('/changing.txt')).status, 404);
 });
 
 test.run();

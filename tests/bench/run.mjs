@@ -220,7 +220,9 @@ function serve(file, args, ready, proto = 'tcp') {
 
 function serveNginx(site, port) {
   const dir = mkdtempSync(join(work, 'nginx-'));
-  writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1;
+  // user root: the bench's folders are private to root, and nginx's default worker user could not read them.
+  writeFileSync(join(dir, 'nginx.conf'), `user root;
+worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log;

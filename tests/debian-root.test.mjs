@@ -78,13 +78,21 @@ async function makeDebianRoot() {
   return assert.unreachable(`${mirror} has none of ${SUITES.join(', ')}`);
 }
 
-// The binaries go to /opt/socklab in the root for this run only (they would triple the cache).
+// The binaries go to /opt/socklab-PID in the root for this run only (they would triple the cache;
+// the PID keeps two runs at once apart). What a killed run left behind goes on the next run.
+const RUN = `socklab-${process.pid}`;
+const OPT = `/opt/${RUN}`;
 const installed = [];
+const isRunning = (pid) => { try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; } };
 async function installBinaries() {
   const { dir } = await makeDebianRoot();
   if (installed.length) return dir;
-  const opt = join(dir, 'opt', 'socklab');
-  rmSync(opt, { recursive: true, force: true });
+  for (const folder of ['opt', 'srv', 'home'].map((d) => join(dir, d)).filter((d) => existsSync(d))) {
+    for (const old of readdirSync(folder).filter((f) => /^socklab-\d+$/.test(f) && !isRunning(Number(f.slice(8))))) {
+      rmSync(join(folder, old), { recursive: true, force: true });
+    }
+  }
+  const opt = join(dir, OPT);
   mkdirSync(join(opt, 'links'), { recursive: true });
   installed.push(opt);
   for (const p of [...PROGRAMS, 'socklab'].filter((p) => existsSync(bin(p)))) copyFileSync(bin(p), join(opt, p));
@@ -123,8 +131,8 @@ test('the Debian root is older than the build host, at or above the floor, and h
 
 test('in the Debian root: every program and socklab (by link) print their --version', async () => {
   const dir = await installBinaries();
-  const programs = PROGRAMS.filter((p) => existsSync(join(dir, 'opt', 'socklab', p)));
-  for (const [file, name] of [...programs.map((p) => [`/opt/socklab/${p}`, p]), ...programs.map((p) => [`/opt/socklab/links/${p}`, p]), ['/opt/socklab/socklab', 'socklab']]) {
+  const programs = PROGRAMS.filter((p) => existsSync(join(dir, OPT, p)));
+  for (const [file, name] of [...programs.map((p) => [`${OPT}/${p}`, p]), ...programs.map((p) => [`${OPT}/links/${p}`, p]), [`${OPT}/socklab`, 'socklab']]) {
     const [command, args] = inRoot(dir, file, ['--version']);
     const r = await run(command, args);
     assert.is(r.code, 0, `${file} --version in the root: ${r.stderr}`);
@@ -134,7 +142,7 @@ test('in the Debian root: every program and socklab (by link) print their --vers
 
 test('in the Debian root: the handout exchange over TCP and UDP, per-program binaries and socklab links', async () => {
   const dir = await installBinaries();
-  for (const [folder, proto] of [['/opt/socklab', 'tcp'], ['/opt/socklab', 'udp'], ['/opt/socklab/links', 'tcp'], ['/opt/socklab/links', 'udp']]) {
+  for (const [folder, proto] of [[OPT, 'tcp'], [OPT, 'udp'], [`${OPT}/links`, 'tcp'], [`${OPT}/links`, 'udp']]) {
     const port = String(await freePort(proto));
     const server = await startProgram(...inRoot(dir, `${folder}/${proto}-server`, ['127.0.0.1', port]));
     try {
@@ -149,11 +157,11 @@ test('in the Debian root: the handout exchange over TCP and UDP, per-program bin
 
 test('in the Debian root: web-server serves a page and a 200 KB binary file that http-client fetches intact', async () => {
   const dir = await installBinaries();
-  if (!existsSync(join(dir, 'opt', 'socklab', 'web-server')) || !existsSync(join(dir, 'opt', 'socklab', 'http-client'))) {
+  if (!existsSync(join(dir, OPT, 'web-server')) || !existsSync(join(dir, OPT, 'http-client'))) {
     console.log('  (web-server or http-client not built yet: HTTP exchange skipped)');
     return;
   }
-  const site = join(dir, 'srv', 'socklab-test');
+  const site = join(dir, 'srv', RUN);
   rmSync(site, { recursive: true, force: true });
   mkdirSync(site, { recursive: true });
   installed.push(site);
@@ -162,15 +170,15 @@ test('in the Debian root: web-server serves a page and a 200 KB binary file that
   writeFileSync(join(site, 'index.html'), page);
   writeFileSync(join(site, 'blob.bin'), blob);
   const port = String(await freePort());
-  const server = await startProgram(...inRoot(dir, '/opt/socklab/web-server', ['-d', '/srv/socklab-test', '127.0.0.1', port]));
+  const server = await startProgram(...inRoot(dir, `${OPT}/web-server`, ['-d', `/srv/${RUN}`, '127.0.0.1', port]));
   try {
-    const html = await run(...inRoot(dir, '/opt/socklab/http-client', ['127.0.0.1', port, '/index.html']));
+    const html = await run(...inRoot(dir, `${OPT}/http-client`, ['127.0.0.1', port, '/index.html']));
     assert.is(html.code, 0, html.stderr);
     assert.is(html.stdout.toString(), page);
-    const bin = await run(...inRoot(dir, '/opt/socklab/links/http-client', [`http://127.0.0.1:${port}/blob.bin`]));
+    const bin = await run(...inRoot(dir, `${OPT}/links/http-client`, [`http://127.0.0.1:${port}/blob.bin`]));
     assert.is(bin.code, 0, bin.stderr);
     assert.ok(bin.stdout.equals(blob), `blob.bin came back as ${bin.stdout.length} different bytes`);
-    const missing = await run(...inRoot(dir, '/opt/socklab/http-client', ['-f', '127.0.0.1', port, '/nothing-here']));
+    const missing = await run(...inRoot(dir, `${OPT}/http-client`, ['-f', '127.0.0.1', port, '/nothing-here']));
     assert.is(missing.code, 22, `404 with -f: ${missing.stderr}`);
   } finally {
     assert.is((await server.stop()).code, 0);
@@ -183,12 +191,12 @@ test('in the Debian root: the release archive unpacks with its tar, checks with 
   const built = await run(node, [join(root, 'build.mjs'), '--release', '--if-needed', '--out', out], { cwd: root, timeoutMs: 180000 });
   assert.is(built.code, 0, `build --release:\n${built.stdout}${built.stderr}`);
   const name = `socklab-${version}-linux-x64`;
-  const home = join(dir, 'home', 'student');
+  const home = join(dir, 'home', RUN);
   rmSync(home, { recursive: true, force: true });
   mkdirSync(home, { recursive: true });
   installed.push(home);
   copyFileSync(join(out, `${name}.tar.gz`), join(home, `${name}.tar.gz`));
-  const shell = (script) => run(...inRoot(dir, '/bin/sh', ['-c', `cd /home/student && ${script}`]), { timeoutMs: 60000 });
+  const shell = (script) => run(...inRoot(dir, '/bin/sh', ['-c', `cd /home/${RUN} && ${script}`]), { timeoutMs: 60000 });
   const unpack = await shell(`tar -xzf ${name}.tar.gz && cd ${name} && sha256sum -c SHA256SUMS && ls`);
   assert.is(unpack.code, 0, unpack.stderr);
   assert.match(unpack.stdout.toString(), /^socklab: OK$/m);

@@ -85,8 +85,9 @@ async function packageBinary(name) {
 }
 
 // The SEA blob records the path of its main script, so pkg reads each bundle from a path named for
-// its content rather than for --out: the same tree gives the same bytes wherever the build writes.
-// Builds running at once write identical files there; folders older than a day are removed.
+// its content rather than for --out: the same tree gives the same bytes whatever --out says (a clone
+// at another path differs by that path). Builds running at once write identical files there;
+// folders unused for a day are removed.
 function seaMainPath(name) {
   const code = bundles.get(name);
   const folder = join(root, '.build', 'sea-main');

@@ -41,6 +41,12 @@ try {
   if (wanted('memory')) await benchMemory();
   if (wanted('size')) benchSize();
   report();
+  // A baseline may fail on some machine; socklab itself must have been measured everywhere.
+  const unmeasured = results.filter((e) => !e.report && !(e.rows[0]?.n > 0)).map((e) => e.title);
+  if (unmeasured.length > 0) {
+    console.error(`bench: socklab was not measured in: ${unmeasured.join('; ')}`);
+    process.exitCode = 1;
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -334,7 +340,7 @@ function fmt(n) {
 function ratioText(entry, baselineName) {
   const ours = entry.rows[0];
   const base = entry.rows.find((r) => r.name === baselineName || r.name.startsWith(baselineName));
-  if (!base || !Number.isFinite(ours.median) || !Number.isFinite(base.median)) return 'n/a';
+  if (!base || !Number.isFinite(ours.median) || !(base.median > 0)) return 'n/a';
   return (ours.median / base.median).toFixed(2);
 }
 
@@ -356,8 +362,8 @@ function report() {
     const ours = entry.rows[0];
     for (const base of entry.rows.slice(1)) {
       const target = entry.targets?.find(([, name]) => base.name.startsWith(name));
-      const ratio = ours.median / base.median;
-      const met = target ? (entry.lowerIsBetter ? ratio <= target[0] : ratio >= target[0]) : null;
+      const ratio = base.median > 0 ? ours.median / base.median : NaN;
+      const met = !Number.isFinite(ratio) ? null : target ? (entry.lowerIsBetter ? ratio <= target[0] : ratio >= target[0]) : null;
       lines.push(`| ${entry.title} | ${fmt(ours.median)} ${entry.unit} (${fmt(ours.min)}-${fmt(ours.max)}) | ${base.name}: ${fmt(base.median)} (${fmt(base.min)}-${fmt(base.max)}) | ${ratioText(entry, base.name)} | ${target ? `${entry.lowerIsBetter ? '<=' : '>='} ${target[0]}` : ''} | ${met === null ? '' : met ? 'yes' : '**no**'} |`);
     }
     if (entry.ceiling) {

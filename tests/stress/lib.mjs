@@ -1,0 +1,116 @@
+// What every stress scenario shares: servers started under the runner's watch (so a hung scenario
+// can be cleaned up by PID), a look at a server's memory, CPU time and open files in /proc, a
+// seeded PRNG, and bounded waits. Nothing here talks to anything but loopback.
+import { bin, startProgram } from '../helpers.mjs';
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** Every server a scenario started; the runner stops whatever is still running after it. */
+export const started = new Set();
+
+/**
+ * Starts dist/NAME with `args`, optionally under a file-descriptor limit (prlimit execs the
+ * program, so the PID we get is the server's own). Returns startProgram's handle plus its pid.
+ */
+export async function startServer(name, args, { nofile, ready, env } = {}) {
+  const command = nofile ? '/usr/bin/prlimit' : bin(name);
+  const fullArgs = nofile ? [`--nofile=${nofile}:${nofile}`, bin(name), ...args] : args;
+  const server = await startProgram(command, fullArgs, { ready: ready ?? /Listening on|Serving /, env, timeoutMs: 20000 });
+  started.add(server);
+  server.exit.then(() => started.delete(server));
+  return { ...server, pid: server.child.pid };
+}
+
+/** Stops every server a scenario left running (SIGTERM, then SIGKILL after 5 s: helpers' stop()). */
+export async function stopLeftovers() {
+  await Promise.all([...started].map((s) => s.stop()));
+  started.clear();
+}
+
+/** Resident memory of a process, in MiB. */
+export function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** CPU time (user + system) a process has used so far, in seconds. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** How many file descriptors a process has open. */
+export function openFiles(pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the peak. */
+export function watchRss(pid, everyMs = 100) {
+  let peak = 0;
+  const sample = () => { try { peak = Math.max(peak, rssMiB(pid)); } catch { /* exited */ } };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return { stop: () => { clearInterval(timer); sample(); return peak; } };
+}
+
+/**
+ * Waits up to `timeoutMs` for the RSS of `pid` to fall to `targetMiB` or below; resolves with the
+ * last reading. Node gives freed memory back to the kernel lazily, so this polls.
+ */
+export async function rssSettles(pid, targetMiB, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  let now = rssMiB(pid);
+  while (now > targetMiB && Date.now() < until) {
+    await sleep(250);
+    now = rssMiB(pid);
+  }
+  return now;
+}
+
+/** Rejects with `what` if `promise` has not settled within `ms`. */
+export function within(ms, what, promise) {
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A failed expectation: the runner prints its message as the scenario's FAIL reason. */
+export function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** mulberry32: a small seeded PRNG, so a fuzz case can be replayed from (seed, case number). */
+export function prng(seed) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n) => Math.floor(next() * n),
+    pick: (list) => list[Math.floor(next() * list.length)],
+    bytes: (n) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = Math.floor(next() * 256); return b; },
+  };
+}
+
+/** Runs `worker(i)` for i in [0, count) with at most `limit` running at once. */
+export async function inParallel(count, limit, worker) {
+  let nextIndex = 0;
+  const lane = async () => {
+    while (nextIndex < count) {
+      const i = nextIndex++;
+      await worker(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export const MiB = 1024 * 1024;
+export const mib = (bytes) => `${(bytes / MiB).toFixed(1)} MiB`;

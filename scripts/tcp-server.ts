@@ -2,6 +2,7 @@
 // uppercases a-z in each chunk as it arrives and sends it straight back. Many clients at once.
 import net from 'node:net';
 import { COMMON_OPTIONS, parseCommandLine, familyOf, parseSeconds, runProgram, type ProgramSpec } from '../lib/cli.ts';
+import { limitConnections } from '../lib/connection-limit.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
 import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
     socket.once('close', () => connections.delete(socket));
     serveConnection(socket, options);
   });
+  // Under a low ulimit -n, refuse what does not fit (and say so once) rather than let accept() fail.
+  limitConnections(server, PROGRAM, Infinity, 8);
   const bound = await listen(server, address);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
   stopOnSignals(server, connections, options);

@@ -15,6 +15,7 @@ import {
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
 import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
+import { limitConnections } from '../lib/connection-limit.ts';
 import { indentHead } from '../lib/http-head.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 
@@ -110,7 +111,8 @@ async function main(): Promise<void> {
     // Node answers a missing Host with a bare 400 that never reaches our handler (nor the log).
     requireHostHeader: false,
   });
-  server.maxConnections = parseCount(flags, 'max-connections', 1000, 1, 100000);
+  // --max-connections, or fewer if ulimit -n leaves room for fewer: 16 descriptors stay free for files.
+  limitConnections(server, PROGRAM, parseCount(flags, 'max-connections', 1000, 1, 100000), 16);
 
   const shutdown = stopper(server, graceMs, quiet, trace);
   let served = 0;
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
   });
   // Past --max-connections Node closes new connections at once, before any request.
   server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
-    trace(`refused ${formatEndpoint(data?.remoteAddress, data?.remotePort)}: ${server.maxConnections} connections are open (--max-connections)`);
+    trace(`refused ${formatEndpoint(data?.remoteAddress, data?.remotePort)}: ${server.maxConnections} connections are open (the cap)`);
   });
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => refuseTunnel(req, socket, options));
   server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
@@ -246,6 +248,7 @@ async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse
   const found = await openUnderRoot(options.root, segments, options.dotfiles);
   if (found === 'missing') return sendNotFound(req, res, shown, options);
   if (found === 'forbidden') return sendError(req, res, 403, `You may not read ${shown}.`, options);
+  if (found === 'busy') return sendBusy(req, res, options);
 
   // Step 3: answer with header lines and the file (or the folder's index.html, or its listing).
   if (found.stats.isDirectory()) {
@@ -255,6 +258,7 @@ async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse
     const index = await openUnderRoot(options.root, [...segments, 'index.html'], options.dotfiles);
     if (typeof index === 'object' && index.stats.isFile()) return serveFile(req, res, index, undefined, streamed, options);
     if (typeof index === 'object') await index.file.close();
+    if (index === 'busy') return sendBusy(req, res, options);
     if (!options.listing) return sendNotFound(req, res, shown, options);
     return sendListing(req, res, found.path, shown, segments.length === 0, options);
   }
@@ -326,7 +330,8 @@ interface OpenFile {
   stats: fs.Stats;
 }
 
-type Found = OpenFile | 'missing' | 'forbidden';
+// 'busy': out of file descriptors (EMFILE/ENFILE), which says nothing about the file: 503, not 404.
+type Found = OpenFile | 'missing' | 'forbidden' | 'busy';
 
 /**
  * Opens what the segments name, after following symlinks — but only if that is still under the
@@ -334,7 +339,10 @@ type Found = OpenFile | 'missing' | 'forbidden';
  * describe the very bytes that will be sent.
  */
 async function openUnderRoot(root: string, segments: string[], dotfiles: boolean): Promise<Found> {
-  const whyNot = (err: unknown) => (errorCode(err) === 'EACCES' ? 'forbidden' : 'missing');
+  const whyNot = (err: unknown) => {
+    const code = errorCode(err);
+    return code === 'EACCES' ? 'forbidden' : code === 'EMFILE' || code === 'ENFILE' ? 'busy' : 'missing';
+  };
   let real: string;
   try {
     real = await fs.promises.realpath(join(root, ...segments));
@@ -564,7 +572,9 @@ async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, 
   let entries: fs.Dirent[];
   try {
     entries = await fs.promises.readdir(folder, { withFileTypes: true });
-  } catch {
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'EMFILE' || code === 'ENFILE') return sendBusy(req, res, options);
     return sendError(req, res, 403, `You may not list ${shown}.`, options);
   }
   const visible = entries
@@ -581,6 +591,11 @@ async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, 
   ];
   const html = page(`Index of ${shown}`, `<ul>\n${items.join('\n')}\n</ul>`);
   sendHtml(req, res, 200, html, options);
+}
+
+/** Out of file descriptors for now: the client may try again in a moment. */
+function sendBusy(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): void {
+  sendError(req, res, 503, 'The server has too many files open right now; try again in a moment.', options, { 'Retry-After': '1' });
 }
 
 function sendNotFound(req: http.IncomingMessage, res: http.ServerResponse, shown: string, options: ServeOptions): void {

@@ -282,6 +282,34 @@ test('SIGTERM: no new connections, an open transfer finishes, then exit 0', asyn
   assert.is(code, 0);
 });
 
+test('under ulimit -n 64, 150 clients at once: the excess is refused and said once on stderr; all served once they go', async () => {
+  const limitedPort = await freePort();
+  const limited = await startProgram('/usr/bin/prlimit', ['--nofile=64:64', bin('tcp-server'), '-q', '127.0.0.1', String(limitedPort)]);
+  try {
+    // Each client sends a line and keeps its connection open: an answer, or a close without one.
+    const ask = (text) => new Promise((resolve) => {
+      const s = net.connect(limitedPort, '127.0.0.1', () => s.write(text));
+      s.on('data', (d) => resolve({ s, reply: d.toString() }));
+      s.on('error', () => resolve({ s, reply: null }));
+      s.on('close', () => resolve({ s, reply: null }));
+    });
+    const rush = await Promise.all(Array.from({ length: 150 }, (_, i) => ask(`client ${i}`)));
+    const served = rush.filter((r, i) => r.reply === `CLIENT ${i}`).length;
+    const refused = rush.filter((r) => r.reply === null).length;
+    assert.ok(served > 0 && refused > 0 && served + refused === 150, `${served} served, ${refused} refused`);
+    for (const r of rush) r.s.destroy();
+    await sleep(500);
+    const again = await Promise.all(Array.from({ length: 20 }, (_, i) => tcpExchange(limitedPort, `again ${i}`)));
+    again.forEach((reply, i) => assert.is(reply.toString(), `AGAIN ${i}`));
+    // Before the fix: not a word (libuv closed the excess silently when accept() failed with EMFILE).
+    const lines = limited.output.stderr.trimEnd().split('\n');
+    assert.is(lines.length, 1, limited.output.stderr);
+    assert.match(lines[0], /connections open, the most that the file-descriptor limit \(ulimit -n 64\) leaves room for/);
+  } finally {
+    await limited.stop();
+  }
+});
+
 function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 }

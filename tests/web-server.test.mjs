@@ -2,13 +2,13 @@
 // sockets. One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, freePort, run, sleep } from './helpers.mjs';
+import { bin, freePort, run, sleep, startProgram } from './helpers.mjs';
 import { SECRET, makeSite, parseResponse, rawRequest, runTool, startWebServer } from './web-helpers.mjs';
 
 let site;
@@ -674,6 +674,39 @@ test('--max-connections: a connection beyond the cap is closed at once; the next
   } finally {
     for (const s of open) s.destroy();
     await capped.stop();
+  }
+});
+
+test('under ulimit -n 64, 150 clients at once for 150 files: 200 or 503 (never 404 for a file that exists), refusal said once', async () => {
+  const many = join(site.www, 'many');
+  mkdirSync(many);
+  for (let i = 0; i < 150; i++) writeFileSync(join(many, `f${i}.txt`), `file ${i}\n`);
+  const port = await freePort();
+  const limited = await startProgram('/usr/bin/prlimit', ['--nofile=64:64', bin('web-server'), '-q', '127.0.0.1', String(port), '-d', site.www],
+    { ready: /Serving / });
+  try {
+    const ask = (i) => new Promise((resolve) => {
+      const chunks = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write(request(`/many/f${i}.txt`)));
+      const done = () => resolve({ s, ...parseResponse(Buffer.concat(chunks)) });
+      s.on('data', (d) => { chunks.push(d); if (parseResponse(Buffer.concat(chunks)).complete) done(); });
+      s.on('error', done);
+      s.on('close', done);
+    });
+    const rush = await Promise.all(Array.from({ length: 150 }, (_, i) => ask(i)));
+    for (const r of rush) r.s.destroy();
+    // Before the fix: open() failing with EMFILE was taken for a missing file, and answered 404.
+    const statuses = new Set(rush.map((r) => r.status));
+    for (const status of statuses) assert.ok([0, 200, 503].includes(status), `status ${status} under the limit`);
+    rush.forEach((r, i) => r.status === 200 && assert.is(r.body.toString(), `file ${i}\n`));
+    await sleep(500);
+    for (let i = 0; i < 150; i += 10) assert.is((await rawRequest(port, request(`/many/f${i}.txt`))).status, 200);
+    const lines = limited.output.stderr.trimEnd().split('\n');
+    assert.is(lines.length, 1, limited.output.stderr);
+    assert.match(lines[0], /the file-descriptor limit \(ulimit -n 64\)/);
+  } finally {
+    await limited.stop();
+    rmSync(many, { recursive: true, force: true });
   }
 });
 

@@ -15,8 +15,9 @@ import { bin, freePort, root, sleep, startProgram } from '../helpers.mjs';
 const SMOKE = process.argv.includes('--smoke');
 const ONLY = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]) : /./;
 const wanted = (group) => ONLY.test(group);
-const REPS = SMOKE ? 1 : 5;
+const REPS = SMOKE ? 1 : 3;
 const SECONDS = SMOKE ? 1 : 5;
+const WARM_UP = 1; // seconds (streams: the same bytes again)
 const STREAM_BYTES = SMOKE ? 64 * 1024 * 1024 : 1024 * 1024 * 1024;
 const PYTHON = '/usr/bin/python3'; // the interpreter itself: a version-manager shim adds tens of ms
 const NODE = process.execPath;
@@ -63,8 +64,8 @@ async function benchWeb(site, path, title, ...targets) {
     ['python http.server', serve(PYTHON, ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site, '$PORT'], null)],
     ['node:http', serve(NODE, [join(here, 'baselines', 'node_http_server.mjs'), site, '127.0.0.1', '$PORT'], /Listening/)],
   ];
-  await compare(`web-server: ${title}`, 'req/s', contestants, async (port) => {
-    const out = execFileSync('wrk', ['-t1', '-c50', `-d${SECONDS}s`, '--timeout', '5s', `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
+  await compare(`web-server: ${title}`, 'req/s', contestants, async (port, seconds) => {
+    const out = execFileSync('wrk', ['-t1', '-c50', `-d${seconds}s`, '--timeout', '5s', `http://127.0.0.1:${port}${path}`], { encoding: 'utf8' });
     const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
     const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
     if (errors && !path.includes('missing')) throw new Error(`${errors[1]} error responses`);
@@ -102,8 +103,8 @@ async function benchTcpConnections() {
     ['socklab tcp-server', serve(bin('tcp-server'), ['-q', '127.0.0.1', '$PORT'], /Listening on/)],
     ['python handout server', serve(PYTHON, [join(root, 'tests', 'peers', 'handout_tcp_server.py'), '127.0.0.1', '$PORT'], /Listening on/)],
   ];
-  await compare('tcp-server: one-message connections, 50 at a time from 16 source addresses', 'conn/s', contestants, async (port) => {
-    const out = execFileSync(connrate, ['127.0.0.1', String(port), String(SECONDS), '50', '16'], { encoding: 'utf8' });
+  await compare('tcp-server: one-message connections, 50 at a time from 16 source addresses', 'conn/s', contestants, async (port, seconds) => {
+    const out = execFileSync(connrate, ['127.0.0.1', String(port), String(seconds), '50', '16'], { encoding: 'utf8' });
     return Number(/rate=(\d+)/.exec(out)[1]);
   }, [[1.0, 'python handout server']]);
 }
@@ -114,8 +115,8 @@ async function benchUdp() {
     ['socklab udp-server', serve(bin('udp-server'), ['-q', '127.0.0.1', '$PORT'], /Listening on/, 'udp')],
     ['python handout server', serve(PYTHON, [join(root, 'tests', 'peers', 'handout_udp_server.py'), '127.0.0.1', '$PORT'], /Listening on/, 'udp')],
   ];
-  await compare('udp-server: round trips, 32 datagrams of 64 bytes in flight', 'rt/s', contestants, async (port) => {
-    const out = execFileSync(rtt, ['127.0.0.1', String(port), String(SECONDS), '32', '64'], { encoding: 'utf8' });
+  await compare('udp-server: round trips, 32 datagrams of 64 bytes in flight', 'rt/s', contestants, async (port, seconds) => {
+    const out = execFileSync(rtt, ['127.0.0.1', String(port), String(seconds), '32', '64'], { encoding: 'utf8' });
     if (/wrong=[1-9]/.test(out)) throw new Error(`wrong replies: ${out}`);
     return Number(/rate=(\d+)/.exec(out)[1]);
   }, [[1.0, 'python handout server']]);
@@ -199,8 +200,8 @@ async function compare(title, unit, contestants, measure, targets = []) {
       const port = await freePort();
       const server = await start(port);
       try {
-        await measure(port); // warm-up (JIT, page cache), not counted
-        samples.get(name).push(await measure(port));
+        await measure(port, WARM_UP); // warm-up (JIT, page cache, caches), not counted
+        samples.get(name).push(await measure(port, SECONDS));
       } catch (err) {
         console.error(`bench: ${name}: ${err.message}`);
       } finally {
@@ -354,7 +355,7 @@ function report() {
   const date = new Date().toISOString().slice(0, 10);
   const lines = [
     `# socklab benchmarks`, '',
-    `${date}, ${machine}. ${SMOKE ? 'SMOKE RUN (1 short repetition): not a measurement.' : `Medians of ${REPS} repetitions of ${SECONDS} s (streams: ${STREAM_BYTES / 2 ** 30} GiB), min-max in brackets.`}`,
+    `${date}, ${machine}. ${SMOKE ? 'SMOKE RUN (1 short repetition): not a measurement.' : `Medians of ${REPS} repetitions of ${SECONDS} s after a ${WARM_UP} s warm-up (streams: ${STREAM_BYTES / 2 ** 30} GiB), min-max in brackets.`}`,
     'Load on loopback only. Ratio = socklab / baseline, measured in the same run; for start-up, lower is better.', '',
     '| workload | socklab | baseline | ratio | target | met |', '|---|---|---|---|---|---|',
   ];

@@ -154,6 +154,14 @@ export function familyOf(flags: Flags): 0 | 4 | 6 {
   return flags.ipv4 ? 4 : flags.ipv6 ? 6 : 0;
 }
 
+/** A client's `HOST PORT [MESSAGE...]`: the two it cannot do without, checked. */
+export function clientAddressFromArgs(program: string, positionals: string[]): { host: string; port: number } {
+  if (positionals.length < 2) {
+    throw new UsageError(`missing ${positionals.length === 0 ? 'HOST and PORT' : 'PORT'}; usage: ${program} HOST PORT [MESSAGE...]`);
+  }
+  return { host: checkHost(positionals[0]), port: parsePort(positionals[1]) };
+}
+
 /** A host given on the command line: anything non-empty that cannot be mistaken for a port or flag. */
 export function checkHost(host: string): string {
   if (host === '' || /\s/.test(host)) throw new UsageError(`bad host "${host}": give a name or an IP address`);

@@ -1,7 +1,9 @@
 // Where a server listens: `[HOST] [PORT]` from the command line, one positional meaning PORT.
 // With no HOST, all interfaces: IPv6 and IPv4 on one dual-stack socket (IPv4 clients then show up
 // as ::ffff:a.b.c.d, which formatEndpoint prints as plain IPv4), or only one family with -4/-6.
+import type net from 'node:net';
 import { UsageError, checkHost, parsePort } from './cli.ts';
+import { errorCode, explainNetworkError } from './network-errors.ts';
 
 export interface ListenAddress {
   host: string;
@@ -32,4 +34,25 @@ export function ipv4Fallback(address: ListenAddress, code: string | undefined): 
   return address.host === '::' && !address.ipv6Only && noIpv6
     ? { ...address, host: '0.0.0.0', description: 'all IPv4 addresses (this host has no IPv6)' }
     : undefined;
+}
+
+/**
+ * Binds a TCP server (net or http), falling back to IPv4 alone where the kernel has no IPv6; a
+ * bind failure rejects with the explained error. Once listening, an accept error (EMFILE when out
+ * of file descriptors) is logged and the server keeps serving.
+ */
+export function listenTcp(server: net.Server, address: ListenAddress, program: string): Promise<ListenAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      const fallback = ipv4Fallback(address, errorCode(err));
+      if (fallback) return listenTcp(server, fallback, program).then(resolve, reject);
+      reject(explainNetworkError(err, { proto: 'TCP', host: address.host, port: address.port, during: 'listen' }));
+    };
+    server.once('error', onError);
+    server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
+      server.off('error', onError);
+      server.on('error', (err) => console.error(`${program}: accept failed (${errorCode(err)}); still serving`));
+      resolve(address);
+    });
+  });
 }

@@ -1,10 +1,15 @@
 // The -v trace: one stderr line per socket event, stamped with the wall-clock time to the
 // microsecond so a student can line it up with Wireshark's "Time of Day" column.
 
-/** `address:port` as a student reads it: IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4, IPv6 in brackets. */
+/** An address as a student reads it: IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4. */
+export function formatAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** `address:port` as a student reads it: plain IPv4 (see formatAddress), IPv6 in brackets. */
 export function formatEndpoint(address: string | undefined, port: number | undefined): string {
   if (address === undefined) return '?';
-  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  const plain = formatAddress(address);
   return plain.includes(':') ? `[${plain}]:${port}` : `${plain}:${port}`;
 }
 

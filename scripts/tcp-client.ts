@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { createInterface } from 'node:readline/promises';
 import {
-  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, exitWhenFlushed, familyOf, parseCommandLine, parsePort, parseSeconds,
+  COMMON_OPTIONS, ExplainedError, clientAddressFromArgs, exitWhenFlushed, familyOf, parseCommandLine, parseSeconds,
   runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
@@ -37,9 +37,7 @@ runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
-  if (positionals.length < 2) throw new UsageError(`missing ${positionals.length === 0 ? 'HOST and PORT' : 'PORT'}; usage: ${PROGRAM} HOST PORT [MESSAGE...]`);
-  const host = checkHost(positionals[0]);
-  const port = parsePort(positionals[1]);
+  const { host, port } = clientAddressFromArgs(PROGRAM, positionals);
   const timeoutMs = parseSeconds(flags, 'timeout', 5) * 1000;
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));
   const context: ErrorContext = { proto: 'TCP', host, port, during: 'connect' };

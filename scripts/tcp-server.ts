@@ -4,8 +4,8 @@ import net from 'node:net';
 import { COMMON_OPTIONS, parseCommandLine, familyOf, parseSeconds, runProgram, type ProgramSpec } from '../lib/cli.ts';
 import { limitConnections } from '../lib/connection-limit.ts';
 import { EXIT } from '../lib/exit-codes.ts';
-import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
-import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
+import { errorCode } from '../lib/network-errors.ts';
+import { listenAddressFromArgs, listenTcp } from '../lib/server-address.ts';
 import { createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
@@ -58,30 +58,12 @@ async function main(): Promise<void> {
   });
   // Under a low ulimit -n, refuse what does not fit (and say so once) rather than let accept() fail.
   limitConnections(server, PROGRAM, Infinity, 8);
-  const bound = await listen(server, address);
+  const bound = await listenTcp(server, address, PROGRAM);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
   stopOnSignals(server, connections, options);
   // The ready line even with -q: it says where to connect, and scripts wait for it.
   console.log('The server is ready to receive');
   console.log(`Listening on TCP ${formatEndpoint(bound.host, (server.address() as net.AddressInfo).port)} (${bound.description}). Stop with Ctrl-C.`);
-}
-
-/** Binds, falling back to IPv4 alone where the kernel has no IPv6; a bind failure ends the program. */
-function listen(server: net.Server, address: ListenAddress): Promise<ListenAddress> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      const fallback = ipv4Fallback(address, errorCode(err));
-      if (fallback) return listen(server, fallback).then(resolve, reject);
-      reject(explainNetworkError(err, { proto: 'TCP', host: address.host, port: address.port, during: 'listen' }));
-    };
-    server.once('error', onError);
-    server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
-      server.off('error', onError);
-      // Accept errors (EMFILE when out of file descriptors) must not kill the server: log them once.
-      server.on('error', (err) => console.error(`${PROGRAM}: accept failed (${errorCode(err)}); still serving`));
-      resolve(address);
-    });
-  });
 }
 
 /** One client's whole life: read, uppercase, write back, close. Never throws. */

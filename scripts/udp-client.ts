@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { createInterface } from 'node:readline';
 import {
-  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, exitWhenFlushed, familyOf, parseCommandLine, parseCount, parsePort,
+  COMMON_OPTIONS, ExplainedError, clientAddressFromArgs, exitWhenFlushed, familyOf, parseCommandLine, parseCount,
   parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
@@ -43,9 +43,7 @@ runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
-  if (positionals.length < 2) throw new UsageError(`missing ${positionals.length === 0 ? 'HOST and PORT' : 'PORT'}; usage: ${PROGRAM} HOST PORT [MESSAGE...]`);
-  const host = checkHost(positionals[0]);
-  const port = parsePort(positionals[1]);
+  const { host, port } = clientAddressFromArgs(PROGRAM, positionals);
   const timeoutMs = parseSeconds(flags, 'timeout', 1) * 1000;
   const tries = 1 + parseCount(flags, 'retries', 2, 0, 100);
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));

@@ -13,11 +13,11 @@ import {
   COMMON_OPTIONS, UsageError, exitWhenFlushed, parseCommandLine, familyOf, parseCount, parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
-import { explainNetworkError, errorCode } from '../lib/network-errors.ts';
-import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
+import { errorCode } from '../lib/network-errors.ts';
+import { listenAddressFromArgs, listenTcp, type ListenAddress } from '../lib/server-address.ts';
 import { limitConnections } from '../lib/connection-limit.ts';
 import { indentHead } from '../lib/http-head.ts';
-import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { createTrace, formatAddress, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 const PROGRAM = 'web-server';
 
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     answerUnparsableRequest(err, socket, options);
   });
 
-  const bound = await listen(server, address);
+  const bound = await listenTcp(server, address, PROGRAM);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
   process.on('SIGINT', () => shutdown.stop('SIGINT'));
   process.on('SIGTERM', () => shutdown.stop('SIGTERM'));
@@ -176,24 +176,6 @@ function realFolder(dir: string): string {
   }
   if (!fs.statSync(real).isDirectory()) throw new UsageError(`cannot serve "${dir}": it is a file, not a folder`);
   return real;
-}
-
-/** Binds, falling back to IPv4 alone where the kernel has no IPv6; a bind failure ends the program. */
-function listen(server: http.Server, address: ListenAddress): Promise<ListenAddress> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      const fallback = ipv4Fallback(address, errorCode(err));
-      if (fallback) return listen(server, fallback).then(resolve, reject);
-      reject(explainNetworkError(err, { proto: 'TCP', host: address.host, port: address.port, during: 'listen' }));
-    };
-    server.once('error', onError);
-    server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
-      server.off('error', onError);
-      // Accept errors (EMFILE when out of file descriptors) must not kill the server.
-      server.on('error', (err) => console.error(`${PROGRAM}: accept failed (${errorCode(err)}); still serving`));
-      resolve(address);
-    });
-  });
 }
 
 /** The URLs to open: this host's own, and for a wildcard address the ones other hosts can use. */
@@ -760,7 +742,7 @@ process.on('exit', flushLog);
 
 /** One line of the Common Log Format: `host ident user [time] "request" status bytes`. */
 function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number): string {
-  const host = address === undefined ? '-' : address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  const host = address === undefined ? '-' : formatAddress(address);
   const shown = requestLine.length > 1024 ? `${requestLine.slice(0, 1024)}...` : requestLine;
   return `${host} - - [${clfTimeNow()}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
 }

@@ -57,6 +57,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
 
 /** Parses argv (without node and script), handling --help and --version itself. */
 export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Flags; positionals: string[] } {
+  refuseMisusedEquals(spec, argv);
   const alias: Record<string, string[]> = {};
   const booleans: string[] = [];
   const strings: string[] = [];
@@ -92,6 +93,22 @@ export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Fl
   }
   if (parsed.ipv4 && parsed.ipv6) throw new UsageError('-4 and -6 exclude each other: pick one');
   return { flags: parsed, positionals: parsed._.map(String) };
+}
+
+/**
+ * `--flag=VALUE` where mri goes wrong: a switch given a value (`--verbose=1` became --verbose plus
+ * an argument "1", which tcp-server then took for its port), and an empty value (`--grace=`
+ * took the NEXT argument as the value). Both are refused here.
+ */
+function refuseMisusedEquals(spec: ProgramSpec, argv: string[]): void {
+  for (const arg of argv) {
+    if (arg === '--') return;
+    const m = /^--?([^=]+)=(.*)$/s.exec(arg);
+    const option = m && spec.options.find((o) => o.name === m[1] || o.short === m[1]);
+    if (!m || !option) continue; // not of that form, or unknown: mri reports those
+    if (!option.value) throw new UsageError(`--${option.name} takes no value (got "${arg}"); see ${spec.name} --help`);
+    if (m[2] === '') throw new UsageError(`--${option.name} needs a value (${option.value}); see ${spec.name} --help`);
+  }
 }
 
 export function versionLine(program: string): string {

@@ -35,6 +35,12 @@ const BAD = [
     [p, ['-t', '0', '127.0.0.1', '12000', 'hi'], 'bad --timeout'],
     [p, ['-4', '-6', '127.0.0.1', '12000', 'hi'], 'exclude each other'],
   ]),
+  // Found by the stress suite: mri read "--verbose=1" as --verbose and a port "1", "--grace=" took the next argument.
+  ['tcp-server', ['--verbose=1', '12000'], '--verbose takes no value'],
+  ['udp-server', ['-q=yes'], '--quiet takes no value'],
+  ['tcp-server', ['--grace=', '12000'], '--grace needs a value'],
+  ['tcp-client', ['--timeout=', '127.0.0.1', '12000', 'hi'], '--timeout needs a value'],
+  ['udp-client', ['-4=1', '127.0.0.1', '12000', 'hi'], '--ipv4 takes no value'],
   ['udp-client', ['-r', 'many', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
   ['udp-client', ['-r', '1000', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
 ];

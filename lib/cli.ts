@@ -182,6 +182,8 @@ export function clientAddressFromArgs(program: string, positionals: string[]): {
 /** A host given on the command line: anything non-empty that cannot be mistaken for a port or flag. */
 export function checkHost(host: string): string {
   if (host === '' || /\s/.test(host)) throw new UsageError(`bad host "${host}": give a name or an IP address`);
+  // DNS names end at 253 characters; past that getaddrinfo fails with a bare EINVAL.
+  if (host.length > 253) throw new UsageError(`bad host "${host.slice(0, 40)}..." (${host.length} characters): a host name has at most 253`);
   return host;
 }
 

@@ -133,7 +133,11 @@ function targetFromArgs(positionals: string[]): Target {
   }
   if (positionals.length === 1) {
     const text = positionals[0];
-    return targetFromUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
+    const target = targetFromUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
+    // The URL parser accepts port 0 and any length of name; both are usage errors, as in HOST PORT PATH.
+    if (target.port === 0) throw new UsageError(`bad port "0" in ${text}: a port is a whole number from 1 to 65535`);
+    checkHost(target.host);
+    return target;
   }
   throw new UsageError(positionals.length === 0
     ? 'give HOST PORT PATH or a URL; see http-client --help'

@@ -41,6 +41,9 @@ const BAD = [
   ['tcp-server', ['--grace=', '12000'], '--grace needs a value'],
   ['tcp-client', ['--timeout=', '127.0.0.1', '12000', 'hi'], '--timeout needs a value'],
   ['udp-client', ['-4=1', '127.0.0.1', '12000', 'hi'], '--ipv4 takes no value'],
+  // Also from the stress suite: a 300-character name got a raw "getaddrinfo EINVAL" (exit 69).
+  ['tcp-client', ['x'.repeat(300), '12000', 'hi'], 'a host name has at most 253'],
+  ['udp-client', ['x'.repeat(300), '12000', 'hi'], 'a host name has at most 253'],
   ['udp-client', ['-r', 'many', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
   ['udp-client', ['-r', '1000', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
 ];

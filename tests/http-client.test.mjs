@@ -255,6 +255,13 @@ test('command line: --help, --version, no arguments, https://, a bad port', asyn
   assert.is(tls.code, 64);
   assert.match(tls.stderr, /TLS/);
   assert.is((await client(['127.0.0.1', '99999', '/'])).code, 64);
+  // Found by the stress suite: port 0 in a URL was dialled (exit 69), a 300-character name got a raw EINVAL.
+  const zero = await client(['http://127.0.0.1:0/']);
+  assert.is(zero.code, 64, zero.stderr);
+  assert.match(zero.stderr, /^http-client: bad port "0"/);
+  const long = await client([`http://${'x'.repeat(300)}/`]);
+  assert.is(long.code, 64, long.stderr);
+  assert.match(long.stderr, /a host name has at most 253/);
 });
 
 test.run();

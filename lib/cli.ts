@@ -1,5 +1,6 @@
 // The command line every socklab program shares: flags through mri, --help that teaches,
 // --version, and one-line errors with a sysexits code instead of stack traces.
+import { isIP } from 'node:net';
 import mri from 'mri';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.ts';
 
@@ -172,11 +173,20 @@ export function familyOf(flags: Flags): 0 | 4 | 6 {
 }
 
 /** A client's `HOST PORT [MESSAGE...]`: the two it cannot do without, checked. */
-export function clientAddressFromArgs(program: string, positionals: string[]): { host: string; port: number } {
+export function clientAddressFromArgs(program: string, positionals: string[], family: 0 | 4 | 6): { host: string; port: number } {
   if (positionals.length < 2) {
     throw new UsageError(`missing ${positionals.length === 0 ? 'HOST and PORT' : 'PORT'}; usage: ${program} HOST PORT [MESSAGE...]`);
   }
-  return { host: checkHost(positionals[0]), port: parsePort(positionals[1]) };
+  return { host: checkFamily(checkHost(positionals[0]), family), port: parsePort(positionals[1]) };
+}
+
+/** -4 or -6 with an IP address of the other family cannot be honoured: say so instead of ignoring it. */
+export function checkFamily(host: string, family: 0 | 4 | 6): string {
+  const literal = isIP(host);
+  if (family !== 0 && literal !== 0 && literal !== family) {
+    throw new UsageError(`-${family} asks for IPv${family}, but ${host} is an IPv${literal} address: drop -${family} or give an IPv${family} address`);
+  }
+  return host;
 }
 
 /** A host given on the command line: anything non-empty that cannot be mistaken for a port or flag. */
@@ -191,7 +201,8 @@ export function checkHost(host: string): string {
  * Runs a program's main function: a UsageError or ExplainedError becomes one line on stderr and
  * its exit code; anything else is a bug, reported in one line with exit 70 (stack only with -v).
  */
-export function runProgram(program: string, main: () => Promise<void> | void): void {
+export function runProgram(program: string, main: () => Promise<void> | void, { server = false } = {}): void {
+  whenStdoutCloses(program, server);
   let failed = false;
   const fail = (err: unknown) => {
     if (failed) return; // a second error while exiting adds nothing the first did not say
@@ -210,6 +221,21 @@ export function runProgram(program: string, main: () => Promise<void> | void): v
   } catch (err) {
     fail(err);
   }
+}
+
+/**
+ * Whoever reads our stdout may go away (`| head`, a closed terminal): writes then fail with
+ * EPIPE, which would surface as an "internal error". A client has nothing left to do and exits
+ * quietly with 74, as `head` expects; a server says so once and goes on serving without its log.
+ */
+function whenStdoutCloses(program: string, server: boolean): void {
+  let said = false;
+  process.stdout.on('error', (err: Error & { code?: string }) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (!server) process.exit(EXIT.ioErr);
+    if (!said) process.stderr.write(`${program}: stdout was closed; no more log lines, still serving\n`);
+    said = true;
+  });
 }
 
 /** One line on stderr, then exit with `code` once it (and any data before it) is out. */

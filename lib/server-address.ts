@@ -2,7 +2,7 @@
 // With no HOST, all interfaces: IPv6 and IPv4 on one dual-stack socket (IPv4 clients then show up
 // as ::ffff:a.b.c.d, which formatEndpoint prints as plain IPv4), or only one family with -4/-6.
 import type net from 'node:net';
-import { UsageError, checkHost, parsePort } from './cli.ts';
+import { UsageError, checkFamily, checkHost, parsePort } from './cli.ts';
 import { errorCode, explainNetworkError } from './network-errors.ts';
 
 export interface ListenAddress {
@@ -20,7 +20,7 @@ export function listenAddressFromArgs(positionals: string[], defaultPort: number
   }
   const port = positionals.length > 0 ? parsePort(positionals[positionals.length - 1]) : defaultPort;
   if (positionals.length === 2) {
-    const host = checkHost(positionals[0]);
+    const host = checkFamily(checkHost(positionals[0]), family);
     return { host, port, ipv6Only: false, description: 'this address only' };
   }
   if (family === 4) return { host: '0.0.0.0', port, ipv6Only: false, description: 'all IPv4 addresses' };

@@ -3,7 +3,7 @@
  * Works on bytes, not strings, so UTF-8 (ß, é) and binary data survive, and a multi-byte
  * character split across two TCP chunks cannot break. Changes `chunk` in place and returns it.
  */
-export function uppercaseAscii(chunk: Uint8Array): Uint8Array {
+export function uppercaseAscii<Bytes extends Uint8Array>(chunk: Bytes): Bytes {
   // Byte by byte up to a 4-byte boundary, 4 bytes at a time through the middle, bytes again at
   // the tail. Four at a time: about 3x the plain byte loop (0.8 -> 2.8 GB/s on 64 KiB chunks).
   const start = Math.min(chunk.length, (4 - (chunk.byteOffset & 3)) & 3);

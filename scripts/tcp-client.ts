@@ -19,6 +19,7 @@ const spec: ProgramSpec = {
   usage: ['HOST PORT MESSAGE...', 'HOST PORT            (prompts for a sentence, as the handout does)', 'HOST PORT < FILE     (streams the file; the reply goes to stdout)'],
   options: [
     { name: 'timeout', short: 't', value: 'SECONDS', help: 'give up connecting after this long (default 5)' },
+    { name: 'idle-timeout', value: 'SECONDS', help: 'after sending everything, give up when the server is silent this long (default 30)' },
     ...COMMON_OPTIONS,
   ],
   examples: [
@@ -37,8 +38,9 @@ runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
-  const { host, port } = clientAddressFromArgs(PROGRAM, positionals);
+  const { host, port } = clientAddressFromArgs(PROGRAM, positionals, familyOf(flags));
   const timeoutMs = parseSeconds(flags, 'timeout', 5) * 1000;
+  const idleMs = parseSeconds(flags, 'idle-timeout', 30) * 1000;
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));
   const context: ErrorContext = { proto: 'TCP', host, port, during: 'connect' };
 
@@ -46,13 +48,13 @@ async function main(): Promise<void> {
   context.during = 'transfer';
   if (positionals.length > 2 || process.stdin.isTTY) {
     const message = positionals.length > 2 ? positionals.slice(2).join(' ') : await askSentence();
-    const { reply, problem } = await exchange(socket, Buffer.from(message), context, trace);
+    const { reply, problem } = await exchange(socket, Buffer.from(message), idleMs, context, trace);
     // Print what did come back even when it was cut short: that is the lesson.
-    const prefix = positionals.length > 2 ? '' : 'From Server: ';
+    const prefix = positionals.length > 2 ? '' : 'from Server: '; // the handout's words, as it prints them
     process.stdout.write(Buffer.concat([Buffer.from(prefix), reply, Buffer.from('\n')]));
     if (problem) throw problem;
   } else {
-    await streamStdin(socket, context, trace);
+    await streamStdin(socket, idleMs, context, trace);
   }
   exitWhenFlushed(EXIT.ok);
 }
@@ -93,7 +95,7 @@ async function askSentence(): Promise<string> {
  * Sends the whole message, half-closes, and collects the reply until the server closes. A reply
  * shorter than the message comes back with the problem explained, so the caller can print both.
  */
-function exchange(socket: net.Socket, message: Buffer, context: ErrorContext, trace: Trace): Promise<{ reply: Buffer; problem?: ExplainedError }> {
+function exchange(socket: net.Socket, message: Buffer, idleMs: number, context: ErrorContext, trace: Trace): Promise<{ reply: Buffer; problem?: ExplainedError }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -114,16 +116,20 @@ function exchange(socket: net.Socket, message: Buffer, context: ErrorContext, tr
       resolve({ reply: reply(), problem: received < message.length ? shortReply(message.length, received, context) : undefined });
     });
     socket.end(message, () => trace(`sent ${message.length} bytes, then FIN (half-close: nothing more from us)`));
+    giveUpWhenSilent(socket, idleMs, context, (problem) => resolve({ reply: reply(), problem }));
   });
 }
 
 /** stdin -> server -> stdout, binary-safe and with backpressure; half-close at stdin's end. */
-function streamStdin(socket: net.Socket, context: ErrorContext, trace: Trace): Promise<void> {
+function streamStdin(socket: net.Socket, idleMs: number, context: ErrorContext, trace: Trace): Promise<void> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let received = 0;
     process.stdin.on('data', (chunk: Buffer) => { sent += chunk.length; });
-    process.stdin.on('end', () => trace(`stdin ended after ${sent} bytes; sending FIN`));
+    process.stdin.on('end', () => {
+      trace(`stdin ended after ${sent} bytes; sending FIN`);
+      giveUpWhenSilent(socket, idleMs, context, reject);
+    });
     process.stdin.pipe(socket); // pipe() ends the socket (FIN) when stdin ends, and waits for drain
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
@@ -141,10 +147,26 @@ function streamStdin(socket: net.Socket, context: ErrorContext, trace: Trace): P
     socket.on('close', (hadError) => {
       if (hadError) return;
       trace(`closed: ${sent} bytes out, ${received} bytes in`);
-      if (received < sent) reject(shortReply(sent, received, context));
+      // The server closed while stdin still had more: that input was never sent, so say so.
+      if (!process.stdin.readableEnded) reject(closedBeforeInputEnded(sent, received, context));
+      else if (received < sent) reject(shortReply(sent, received, context));
       else resolve();
     });
   });
+}
+
+/** Once we have sent everything, a server silent for idleMs will not answer: end instead of hanging. */
+function giveUpWhenSilent(socket: net.Socket, idleMs: number, { host, port }: ErrorContext, fail: (problem: ExplainedError) => void): void {
+  socket.setTimeout(idleMs, () => {
+    socket.destroy();
+    fail(new ExplainedError(`the server at ${host} port ${port} sent nothing for ${idleMs / 1000} s after our last byte, ` +
+      'and did not close: it may be stuck, or waiting for more than we send. Raise --idle-timeout to wait longer.', EXIT.tempFail));
+  });
+}
+
+function closedBeforeInputEnded(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {
+  return new ExplainedError(`the server at ${host} port ${port} closed the connection after ${sent} bytes of input and ` +
+    `${received} bytes of reply, before the input ended: the rest was never sent (the handout's TCPServer.py answers one recv() and closes).`, EXIT.protocol);
 }
 
 function shortReply(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {

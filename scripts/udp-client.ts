@@ -10,6 +10,7 @@ import {
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { uppercaseAscii } from '../lib/uppercase.ts';
 
 const PROGRAM = 'udp-client';
 // The largest UDP payload: 65535 (IP length field) - 20 (IPv4 header) - 8 (UDP header) = 65507;
@@ -43,7 +44,7 @@ runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
-  const { host, port } = clientAddressFromArgs(PROGRAM, positionals);
+  const { host, port } = clientAddressFromArgs(PROGRAM, positionals, familyOf(flags));
   const timeoutMs = parseSeconds(flags, 'timeout', 1) * 1000;
   const tries = 1 + parseCount(flags, 'retries', 2, 0, 100);
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));
@@ -106,7 +107,14 @@ function askServer(socket: dgram.Socket, message: Buffer, { tries, timeoutMs, co
       socket.off('error', onError);
       outcome();
     };
+    const expected = uppercaseAscii(Buffer.from(message));
     const onReply = (reply: Buffer) => {
+      // A late answer to an earlier message (one we had sent again, or the previous line) must
+      // not pass for this one: the service only changes a-z, so compare ignoring that.
+      if (!uppercaseAscii(Buffer.from(reply)).equals(expected)) {
+        trace(`received ${reply.length} bytes that answer another message; still waiting`);
+        return;
+      }
       trace(`received ${reply.length} bytes`);
       finish(() => resolve(reply));
     };

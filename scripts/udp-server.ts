@@ -2,7 +2,7 @@
 // its uppercase form, sent back to the address and port it came from. No connections, no state.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { COMMON_OPTIONS, familyOf, parseCommandLine, runProgram, type ProgramSpec } from '../lib/cli.ts';
+import { COMMON_OPTIONS, exitWhenFlushed, familyOf, parseCommandLine, runProgram, type ProgramSpec } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
 import { ipv4Fallback, listenAddressFromArgs, type ListenAddress } from '../lib/server-address.ts';
@@ -27,23 +27,27 @@ answers there. Datagrams up to 65507 bytes (IPv4) or 65527 bytes (IPv6) come bac
 is not shared (no SO_REUSEADDR): a second server on the same port is refused (exit 71).`,
 };
 
-runProgram(PROGRAM, main);
+runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
   const address = listenAddressFromArgs(positionals, 12000, familyOf(flags));
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));
 
-  const { socket, bound } = await bind(address);
+  const { socket, bound } = await bind(address, familyOf(flags));
   socket.on('message', (message, sender) => answer(socket, message, sender, trace));
   // A client that vanished makes its host send ICMP "port unreachable"; on an unconnected socket
   // Linux does not report that, and any other error concerns one datagram: log it, keep serving.
   socket.on('error', (err) => console.error(`${PROGRAM}: ${errorCode(err) ?? err.message}; still serving`));
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
+      // A second signal must not close the socket twice (that throws): exit at once instead.
+      if (stopping) return exitWhenFlushed(EXIT.ok);
+      stopping = true;
       trace(`${signal}: closing the socket`);
-      socket.close(() => process.exit(EXIT.ok));
+      socket.close(() => exitWhenFlushed(EXIT.ok));
     });
   }
   // The ready line even with -q: it says where to connect, and scripts wait for it.
@@ -62,14 +66,15 @@ function answer(socket: dgram.Socket, message: Buffer, sender: dgram.RemoteInfo,
 }
 
 /** Binds without SO_REUSEADDR, so a second server on the port is refused instead of sharing it. */
-function bind(address: ListenAddress): Promise<{ socket: dgram.Socket; bound: ListenAddress }> {
-  const type = net.isIPv4(address.host) ? 'udp4' : net.isIPv6(address.host) ? 'udp6' : 'udp4';
+function bind(address: ListenAddress, family: 0 | 4 | 6): Promise<{ socket: dgram.Socket; bound: ListenAddress }> {
+  // A host name is looked up in the socket's family: IPv6 only when -6 asks for it.
+  const type = net.isIPv4(address.host) ? 'udp4' : net.isIPv6(address.host) || family === 6 ? 'udp6' : 'udp4';
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket({ type, reuseAddr: false, ipv6Only: address.ipv6Only });
     socket.once('error', (err) => {
       socket.close();
       const fallback = ipv4Fallback(address, errorCode(err));
-      if (fallback) return bind(fallback).then(resolve, reject);
+      if (fallback) return bind(fallback, family).then(resolve, reject);
       reject(explainNetworkError(err, { proto: 'UDP', host: address.host, port: address.port, during: 'listen' }));
     });
     socket.bind({ port: address.port, address: address.host, exclusive: true }, () => {

@@ -45,6 +45,11 @@ const BAD = [
   ['tcp-client', ['x'.repeat(300), '12000', 'hi'], 'a host name has at most 253'],
   ['udp-client', ['x'.repeat(300), '12000', 'hi'], 'a host name has at most 253'],
   ['udp-client', ['-r', 'many', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
+  ['tcp-client', ['-6', '127.0.0.1', '12000', 'hi'], '127.0.0.1 is an IPv4 address'],
+  ['udp-client', ['-4', '::1', '12000', 'hi'], '::1 is an IPv6 address'],
+  ['tcp-server', ['-4', '::1', '12000'], '::1 is an IPv6 address'],
+  ['udp-server', ['-6', '127.0.0.1', '12000'], '127.0.0.1 is an IPv4 address'],
+  ['tcp-client', ['--idle-timeout', '0', '127.0.0.1', '12000', 'hi'], 'bad --idle-timeout'],
   ['udp-client', ['-r', '1000', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
 ];
 

@@ -128,12 +128,65 @@ test('connect timeout: a host that drops the SYN (full accept queue) -> exit 75 
   }
 });
 
-test('on a terminal, tcp-client prompts like the handout and prints "From Server: ..."', async () => {
+test('on a terminal, tcp-client prompts like the handout and prints "from Server: ..."', async () => {
   const r = await run('/usr/bin/python3', [join(PEERS, 'on_terminal.py'), 'hello, welcome to lab', bin('tcp-client'), '127.0.0.1', String(port)]);
   assert.is(r.code, 0, r.stdout.toString());
   const screen = withoutTerminalCodes(r.stdout.toString());
   assert.match(screen, 'Input lowercase sentence: hello, welcome to lab\n');
-  assert.match(screen, 'From Server: HELLO, WELCOME TO LAB\n');
+  assert.match(screen, 'from Server: HELLO, WELCOME TO LAB\n');
+});
+
+test('tcp-client notices a server that closes before stdin has ended (the rest was never sent): exit 76', async () => {
+  const pyPort = await freePort();
+  const py = await startProgram('/usr/bin/python3', [join(PEERS, 'handout_tcp_server.py'), '127.0.0.1', String(pyPort)]);
+  try {
+    const child = spawn(bin('tcp-client'), ['127.0.0.1', String(pyPort)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { err += c; });
+    child.stdin.on('error', () => {});
+    const exited = new Promise((r) => child.on('close', r));
+    child.stdin.write('hello\n');
+    await sleep(700); // the handout server has answered its one recv() and closed by now
+    child.stdin.end('world\n');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    const code = await exited;
+    clearTimeout(timer);
+    assert.is(out, 'HELLO\n');
+    assert.is(code, 76, err);
+    assert.match(err, 'before the input ended: the rest was never sent');
+  } finally {
+    await py.stop();
+  }
+});
+
+test('tcp-client gives up on a server that accepts, reads and never answers: --idle-timeout, exit 75', async () => {
+  const silent = net.createServer({ allowHalfOpen: true }, (s) => s.on('data', () => {}));
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const r = await run('tcp-client', ['--idle-timeout', '0.3', '127.0.0.1', String(silent.address().port), 'hello?'], { timeoutMs: 5000 });
+    assert.is(r.code, 75, r.stderr);
+    assert.match(r.stderr, 'sent nothing for 0.3 s after our last byte');
+    assert.is(r.stderr.trimEnd().split('\n').length, 1);
+  } finally {
+    silent.close();
+  }
+});
+
+test('a reader that closes tcp-client\'s stdout early (| head) ends it quietly with 74, not an internal error', async () => {
+  const child = spawn(bin('tcp-client'), ['127.0.0.1', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (c) => { err += c; });
+  child.stdin.on('error', () => {});
+  const exited = new Promise((r) => child.on('close', r));
+  child.stdout.once('data', () => child.stdout.destroy());
+  child.stdin.end(patternBytes(20 * 1024 * 1024, 5));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.is(code, 74, err);
+  assert.not.match(err, 'internal error');
 });
 
 test('an unknown host name -> exit 68, one line', async () => {

@@ -122,6 +122,23 @@ test('a silent peer (port open, never answers): 1 + 2 retries, then "no reply af
   }
 });
 
+test('a late reply to an earlier try is not taken for the next message\'s answer', async () => {
+  // A server that answers each datagram 450 ms late: every message is sent twice (timeout 0.3 s),
+  // so a reply to the first copy arrives while the client waits for the next line's.
+  const slow = dgram.createSocket('udp4');
+  let open = true;
+  slow.on('message', (m, r) => setTimeout(() => open && slow.send(expectedUpper(m), r.port, r.address), 450));
+  await new Promise((r) => slow.bind(0, '127.0.0.1', r));
+  try {
+    const r = await run('udp-client', ['-t', '0.3', '-r', '3', '127.0.0.1', String(slow.address().port)], { input: 'one\ntwo\nthree\n' });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.toString(), 'ONE\nTWO\nTHREE\n');
+  } finally {
+    open = false;
+    slow.close();
+  }
+});
+
 test('a client that vanishes before its reply (ICMP back to the server) does not stop the server', async () => {
   for (let i = 0; i < 20; i++) {
     const gone = dgram.createSocket('udp4');

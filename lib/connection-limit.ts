@@ -8,28 +8,37 @@ import type net from 'node:net';
 /** One rush of refusals logs one line: another line only after this long without a refusal. */
 const QUIET_BEFORE_NEXT_LINE_MS = 5000;
 
+export interface LimitOptions {
+  /** The cap asked for on the command line (Infinity for none). */
+  wanted: number;
+  /** Descriptors one connection may need: 1 for its socket, 2 if it also reads a file. */
+  perConnection: number;
+  /** Descriptors kept for everything else (the listening socket, DNS, Node's own). */
+  spare: number;
+}
+
 /**
  * Sets server.maxConnections to `wanted` or to what the descriptor limit leaves room for,
- * whichever is lower, keeping `spare` descriptors for everything else (files, DNS, Node's own);
- * logs a refusal on stderr once per rush. Returns the cap.
+ * whichever is lower, and logs refused connections on stderr once per rush. Returns a function
+ * through which the program reports other descriptor shortages (EMFILE opening a file) to the
+ * same once-per-rush line.
  */
-export function limitConnections(server: net.Server, program: string, wanted: number, spare: number): number {
+export function limitConnections(server: net.Server, program: string, { wanted, perConnection, spare }: LimitOptions): (why: string) => void {
   const limit = openFileLimit();
-  const fit = Math.max(1, limit - openFileCount() - spare);
+  const fit = Math.max(1, Math.floor((limit - openFileCount() - spare) / perConnection));
   const cap = Math.min(wanted, fit);
-  const why = fit < wanted
+  if (Number.isFinite(cap)) server.maxConnections = cap;
+  let lastShortage = -Infinity;
+  const report = (why: string) => {
+    const now = Date.now();
+    if (now - lastShortage > QUIET_BEFORE_NEXT_LINE_MS) console.error(`${program}: ${why}`);
+    lastShortage = now;
+  };
+  const capReason = fit < wanted
     ? `the most that the file-descriptor limit (ulimit -n ${limit}) leaves room for`
     : 'the most allowed (--max-connections)';
-  if (Number.isFinite(cap)) server.maxConnections = cap;
-  let lastRefusal = -Infinity;
-  server.on('drop', () => {
-    const now = Date.now();
-    if (now - lastRefusal > QUIET_BEFORE_NEXT_LINE_MS) {
-      console.error(`${program}: ${cap} connections open, ${why}: refusing new ones until some close`);
-    }
-    lastRefusal = now;
-  });
-  return cap;
+  server.on('drop', () => report(`${cap} connections open, ${capReason}: refusing new ones until some close`));
+  return report;
 }
 
 /** The soft limit on open files (ulimit -n), or Infinity where /proc does not say. */
@@ -42,7 +51,7 @@ function openFileLimit(): number {
   }
 }
 
-/** Descriptors open now (stdio, Node's event loop and signal pipes, the listening socket...). */
+/** Descriptors open now (stdio, Node's event loop and signal pipes...). */
 function openFileCount(): number {
   try {
     return readdirSync('/proc/self/fd').length;

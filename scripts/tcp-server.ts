@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     serveConnection(socket, options);
   });
   // Under a low ulimit -n, refuse what does not fit (and say so once) rather than let accept() fail.
-  limitConnections(server, PROGRAM, Infinity, 8);
+  limitConnections(server, PROGRAM, { wanted: Infinity, perConnection: 1, spare: 8 });
   const bound = await listenTcp(server, address, PROGRAM);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
   stopOnSignals(server, connections, options);

@@ -72,6 +72,8 @@ interface ServeOptions {
   onResponseDone: () => void;
   /** Small files already served, revalidated by one stat per request. */
   cache: ReturnType<typeof smallFileCache>;
+  /** Says on stderr, once per rush, that the server ran out of file descriptors. */
+  reportShortage: (why: string) => void;
 }
 
 // A request line longer than this gets 414. Node's limit for a whole request head is 16 KiB
@@ -111,8 +113,14 @@ async function main(): Promise<void> {
     // Node answers a missing Host with a bare 400 that never reaches our handler (nor the log).
     requireHostHeader: false,
   });
-  // --max-connections, or fewer if ulimit -n leaves room for fewer: 16 descriptors stay free for files.
-  limitConnections(server, PROGRAM, parseCount(flags, 'max-connections', 1000, 1, 100000), 16);
+  // A client may half-close (send FIN) right after its request, as `printf 'GET / HTTP/1.0\r\n\r\n' | nc -N`
+  // does. By default node:http then drops every answer not yet written, i.e. any file that needs
+  // a trip to the disk; with this (undocumented, hence the cast) it sends them, then closes.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // --max-connections, or fewer if ulimit -n leaves room for fewer: each may need a file open too.
+  const reportShortage = limitConnections(server, PROGRAM, {
+    wanted: parseCount(flags, 'max-connections', 1000, 1, 100000), perConnection: 2, spare: 8,
+  });
 
   const shutdown = stopper(server, graceMs, quiet, trace);
   let served = 0;
@@ -126,6 +134,7 @@ async function main(): Promise<void> {
     trace,
     isStopping: () => shutdown.stopping,
     cache: smallFileCache(1000, 64 * 1024 * 1024),
+    reportShortage,
     onResponseDone: () => {
       served += 1;
       if (options.once && served === 1) shutdown.stop('served one request (--once)');
@@ -140,6 +149,7 @@ async function main(): Promise<void> {
     socket.once('close', () => trace(`${client}: closed; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    countAnswerInFlight(req.socket, res);
     handleRequest(req, res, options).catch((err: unknown) => {
       // A bug or an I/O error after the checks: answer 500 if nothing was sent yet, else cut.
       trace(`internal error: ${(err as Error)?.stack ?? err}`);
@@ -577,6 +587,7 @@ async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, 
 
 /** Out of file descriptors for now: the client may try again in a moment. */
 function sendBusy(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): void {
+  options.reportShortage('out of file descriptors (ulimit -n): answering 503 until some close');
   sendError(req, res, 503, 'The server has too many files open right now; try again in a moment.', options, { 'Retry-After': '1' });
 }
 
@@ -644,25 +655,50 @@ function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffe
   const firstLine = firstLineOf(err.rawPacket);
   const status = statusForParseError(err.code, firstLine);
   options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)}: request refused by the parser (${err.code}): ${err.message}`);
-  // The answer to an earlier request on this connection may still be going out.
-  const inFlight = (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
   // The client said "Connection: close" and sent more anyway: those bytes are ignored, and the
   // answer in flight closes the connection when it is done (cutting it would lose that answer).
   if (err.code === 'HPE_CLOSED_CONNECTION') return;
-  if (status === undefined || !socket.writable) {
+  // Already answered and closing: the parser reports every further chunk of a broken request
+  // too (a header flood arrives in many). Destroying here cut the answer being flushed.
+  if (!socket.writable) return;
+  if (status === undefined) {
     socket.destroy();
     return;
   }
-  const answer = () => sendRawAndClose(socket, status, parseErrorSentence(err, status), firstLine ?? '-', '', options);
-  // A broken request pipelined behind a good one: the good one's answer goes out first.
-  if (inFlight) inFlight.once('finish', answer);
-  else answer();
+  // A broken request pipelined behind good ones: their answers go out first.
+  afterAnswersInFlight(socket, () => sendRawAndClose(socket, status, parseErrorSentence(err, status), firstLine ?? '-', '', options));
 }
 
 /** CONNECT asks for a tunnel, a proxy's job; node:http hands it here rather than to 'request'. */
 function refuseTunnel(req: http.IncomingMessage, socket: net.Socket, options: ServeOptions): void {
-  sendRawAndClose(socket, 405, `CONNECT is for proxies; this server only answers ${ALLOWED_METHODS}.`,
-    `${req.method} ${req.url} HTTP/${req.httpVersion}`, `Allow: ${ALLOWED_METHODS}\r\n`, options);
+  afterAnswersInFlight(socket, () => sendRawAndClose(socket, 405, `CONNECT is for proxies; this server only answers ${ALLOWED_METHODS}.`,
+    `${req.method} ${req.url} HTTP/${req.httpVersion}`, `Allow: ${ALLOWED_METHODS}\r\n`, options));
+}
+
+/**
+ * Answers not yet finished, per connection. node:http queues the answers to pipelined requests
+ * and writes them in order; an answer written straight to the socket (a request the parser
+ * refused, CONNECT) must wait for all of them, or it cuts them off: the fuzzer found
+ * "GET, GET, GET, garbage" answered with one 200 and the 400, the other two lost.
+ */
+const answersInFlight = new WeakMap<net.Socket, { count: number; then: (() => void)[] }>();
+
+function countAnswerInFlight(socket: net.Socket, res: http.ServerResponse): void {
+  const entry = answersInFlight.get(socket) ?? { count: 0, then: [] };
+  answersInFlight.set(socket, entry);
+  entry.count += 1;
+  res.once('close', () => {
+    entry.count -= 1;
+    if (entry.count === 0) for (const action of entry.then.splice(0)) action();
+  });
+}
+
+function afterAnswersInFlight(socket: net.Socket, action: () => void): void {
+  const entry = answersInFlight.get(socket);
+  if (!entry || entry.count === 0) return action();
+  // Not writable: the connection died, or node:http is closing it after its last answer (the
+  // client half-closed). Nothing more to say then; destroying it would cut answers still flushing.
+  entry.then.push(() => { if (socket.writable) action(); });
 }
 
 /** A whole response written straight to the socket (no ServerResponse exists here), logged, then close. */
@@ -675,8 +711,10 @@ function sendRawAndClose(socket: net.Socket, status: number, why: string, reques
   options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)} <- response head:\n${indentHead(head, '< ')}`);
   if (options.log) writeLogLine(accessLogLine(socket.remoteAddress, requestLine, status, body.length));
   socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
-  // end() waits for the client to read; a client that never does must not hold the socket.
-  setTimeout(() => socket.destroy(), 2000).unref();
+  // end() waits for the client to read; a client that never does must not hold the socket. But
+  // one that reads slowly must get it all (a RST makes its kernel drop what it has not read
+  // yet, answers before this one included): so 2 s without progress, not 2 s in all.
+  socket.setTimeout(2000, () => socket.destroy());
   options.onResponseDone();
 }
 

@@ -1,7 +1,8 @@
 // What every stress scenario shares: servers started under the runner's watch (so a hung scenario
 // can be cleaned up by PID), a look at a server's memory, CPU time and open files in /proc, a
 // seeded PRNG, and bounded waits. Nothing here talks to anything but loopback.
-import { bin, startProgram } from '../helpers.mjs';
+import { join } from 'node:path';
+import { bin, root, startProgram } from '../helpers.mjs';
 import { readFileSync, readdirSync } from 'node:fs';
 
 /** Every server a scenario started; the runner stops whatever is still running after it. */
@@ -12,8 +13,10 @@ export const started = new Set();
  * program, so the PID we get is the server's own). Returns startProgram's handle plus its pid.
  */
 export async function startServer(name, args, { nofile, ready, env } = {}) {
-  const command = nofile ? '/usr/bin/prlimit' : bin(name);
-  const fullArgs = nofile ? [`--nofile=${nofile}:${nofile}`, bin(name), ...args] : args;
+  // STRESS_FROM_SOURCE=1 runs scripts/NAME.ts with this Node instead of dist/NAME: to debug a finding with added prints.
+  const program = process.env.STRESS_FROM_SOURCE ? [process.execPath, join(root, 'scripts', `${name}.ts`)] : [bin(name)];
+  const command = nofile ? '/usr/bin/prlimit' : program[0];
+  const fullArgs = [...(nofile ? [`--nofile=${nofile}:${nofile}`, ...program] : program.slice(1)), ...args];
   const server = await startProgram(command, fullArgs, { ready: ready ?? /Listening on|Serving /, env, timeoutMs: 20000 });
   started.add(server);
   server.exit.then(() => started.delete(server));

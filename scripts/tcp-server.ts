@@ -38,7 +38,7 @@ interface ServerOptions {
   trace: Trace;
 }
 
-runProgram(PROGRAM, main);
+runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));

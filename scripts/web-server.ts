@@ -82,7 +82,7 @@ const MAX_URL_LENGTH = 8192;
 const MAX_HEAD_SIZE = 16384;
 const ALLOWED_METHODS = 'GET, HEAD';
 
-runProgram(PROGRAM, main);
+runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   // mri reads any --no-X as "X = false", which the shared parser refuses as an unknown option;
@@ -342,7 +342,9 @@ async function openUnderRoot(root: string, segments: string[], dotfiles: boolean
     return whyNot(err);
   }
   // A symlink may point anywhere; what it points at must be inside the root too.
-  if (real !== root && !real.startsWith(root + sep)) return 'forbidden';
+  // With -d / the root already ends in a separator.
+  const inside = root.endsWith(sep) ? root : root + sep;
+  if (real !== root && !real.startsWith(inside)) return 'forbidden';
   if (!dotfiles && relative(root, real).split(sep).some((s) => s.startsWith('.'))) return 'missing';
   let file: fs.promises.FileHandle;
   try {
@@ -489,7 +491,12 @@ function smallFileCache(maxFiles: number, maxBytes: number) {
       if (!file) return undefined;
       // Synchronous on purpose: one stat of a cached inode takes microseconds, less than a trip
       // to the thread pool and back.
-      const now = fs.statSync(join(root, ...segments), { throwIfNoEntry: false });
+      let now: fs.Stats | undefined;
+      try {
+        now = fs.statSync(join(root, ...segments), { throwIfNoEntry: false });
+      } catch {
+        now = undefined; // EACCES and the like: forget the file; the full lookup gives the answer
+      }
       const same = now !== undefined && now.isFile() && now.ino === file.ino && now.dev === file.dev &&
         now.size === file.size && now.mtimeMs === file.mtimeMs && now.ctimeMs === file.ctimeMs;
       if (!same) forget(key);
@@ -554,7 +561,9 @@ function contentTypeFor(path: string): string {
 /** `/dir` → `/dir/`, keeping the query. Built from the decoded segments, so it starts with one "/" only. */
 function redirectToFolder(req: http.IncomingMessage, res: http.ServerResponse, segments: string[],
   query: string, options: ServeOptions): void {
-  const location = `/${segments.map(encodeURIComponent).join('/')}/${query}`;
+  // Each segment then "/": the root itself (reached as "/." or "/sub/..") is "/", never "//",
+  // which a browser would read as another host.
+  const location = `/${segments.map((segment) => `${encodeURIComponent(segment)}/`).join('')}${query}`;
   res.setHeader('Location', location);
   sendHtml(req, res, 301, page('301 Moved Permanently', `<p>This folder is at <a href="${escapeHtml(location)}">${escapeHtml(location)}</a>.</p>`), options);
 }
@@ -840,6 +849,7 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
   function stop(why: string): void {
     if (shutdown.stopping) return exitWhenFlushed(EXIT.ok);
     shutdown.stopping = true;
+    flushLog(); // the access log of what was served comes before the line saying we stop
     if (!quiet) console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
     server.close(() => {
       trace('all connections closed');

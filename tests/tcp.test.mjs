@@ -308,6 +308,25 @@ test('--idle-timeout closes a silent connection; the log says the server closed 
   }
 });
 
+test('a reader that closes tcp-server\'s stdout (| head) does not stop it: it says so once and serves on', async () => {
+  const p = await freePort();
+  const child = spawn(bin('tcp-server'), ['127.0.0.1', String(p)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (c) => { err += c; });
+  try {
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    for (let i = 0; i < 5; i++) assert.is((await tcpExchange(p, `n${i}`)).toString(), `N${i}`);
+    await sleep(100);
+    assert.is(child.exitCode, null, `exited: ${err}`);
+    assert.match(err, 'stdout was closed; no more log lines, still serving');
+    assert.is(err.trimEnd().split('\n').length, 1, err);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode === null ? child.on('exit', r) : r()));
+  }
+});
+
 test('a second server on the same port is refused: exit 71, one line', async () => {
   const r = await run('tcp-server', ['127.0.0.1', String(port)]);
   assert.is(r.code, 71, r.stderr);

@@ -805,4 +805,45 @@ test('a small file served once and then changed, removed, or swapped for a symli
   assert.is((await get('/changing.txt')).status, 404);
 });
 
+test('the root reached without its slash (/., /sub/.., /%2e) redirects to "/", never to "//"', async () => {
+  for (const [target, location] of [['/.', '/'], ['/sub/..', '/'], ['/%2e', '/'], ['/.?x=1', '/?x=1'], ['/sub/deeper/..', '/sub/']]) {
+    const r = await get(target);
+    assert.is(r.status, 301, target);
+    assert.is(r.headers.location, location, target);
+  }
+});
+
+test('-d / serves files by their full path (the root "/" ends in a separator already)', async () => {
+  const whole = await startWebServer(['-d', '/']);
+  try {
+    const r = await rawRequest(whole.port, `GET ${encodePath(join(site.www, 'hello.txt'))} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.is(r.status, 200);
+    assert.ok(r.body.equals(site.files['/hello.txt']));
+  } finally {
+    await whole.stop();
+  }
+});
+
+test('a reader that closes the access log (| head) does not stop the server: it says so once and serves on', async () => {
+  const port = await freePort();
+  const child = spawn(bin('web-server'), ['127.0.0.1', String(port), '-d', site.www], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (c) => { err += c; });
+  try {
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy(); // the reader goes away
+    for (let i = 0; i < 5; i++) {
+      const r = await rawRequest(port, `GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.is(r.status, 200);
+      await sleep(50);
+    }
+    assert.is(child.exitCode, null, `exited: ${err}`);
+    assert.match(err, 'stdout was closed; no more log lines, still serving');
+    assert.not.match(err, 'internal error');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode === null ? child.on('exit', r) : r()));
+  }
+});
+
 test.run();

@@ -7,7 +7,7 @@ import {
   parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
-import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
+import { explainNetworkError } from '../lib/network-errors.ts';
 import { indentHead } from '../lib/http-head.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 
@@ -86,12 +86,6 @@ async function main(): Promise<void> {
     trace: createTrace(PROGRAM, Boolean(flags.verbose)),
   };
   const maxRedirects = parseCount(flags, 'max-redirects', 10, 0, 100);
-  // `http-client URL | head` closes stdout early. Stop quietly, as a tool killed by SIGPIPE does.
-  process.stdout.on('error', (err) => {
-    if (errorCode(err) !== 'EPIPE') throw err;
-    options.trace('stdout was closed (EPIPE); stopping');
-    process.exit(EXIT.ioErr);
-  });
   const fail = Boolean(flags.fail);
 
   for (let redirects = 0; ; redirects++) {

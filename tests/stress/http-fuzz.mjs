@@ -32,7 +32,6 @@ const PATHS = ['/', '/hello.txt', '/index.html', '/binary.bin', '/empty.txt', '/
   '/secret-link.txt', '/etc-link/passwd', '/etc-link/', '/passwd-link', '/trap/index.html', '/.env', '/.git/config',
   '/sub/.hidden.txt', '//etc/passwd', 'http://x/../secret.txt', 'http://x/hello.txt', '/hello.txt?../../secret.txt',
   '/%252e%252e/secret.txt', '/sub%2f..%2f..%2fsecret.txt', '/evil.example', '//evil.example'];
-const METHODS = ['GET', 'GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH', 'FOO', 'get', 'G'];
 const HEADER_NAMES = ['Accept', 'User-Agent', 'Range', 'If-None-Match', 'If-Modified-Since', 'If-Range', 'Cookie', 'Referer',
   'X-Forwarded-For', 'Accept-Encoding', 'Cache-Control', 'X-' + 'a'.repeat(100), 'Upgrade', 'Forwarded', 'Via'];
 const HEADER_VALUES = ['*/*', 'bytes=0-0', 'bytes=-1', 'bytes=5-', 'bytes=0-1,3-4', 'bytes=99999999999999999999-', 'bytes=-0',
@@ -94,7 +93,8 @@ export default [{
 // ---- The generator: connection n of a run is a function of (seed, n) alone ----
 
 /**
- * One connection's bytes: 0-15 requests that keep the framing (each must be answered), then
+ * One connection's bytes: 0-15 requests that keep the framing (each must be answered, unless an
+ * answer says Connection: close), then
  * usually one mutated request, then FIN (1 connection in 300: no FIN). Returns the pieces to
  * write, the methods of the framed requests (a HEAD answer has no body), and the kinds.
  */

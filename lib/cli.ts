@@ -112,11 +112,11 @@ function refuseMisusedEquals(spec: ProgramSpec, argv: string[]): void {
   }
 }
 
-export function versionLine(program: string): string {
+function versionLine(program: string): string {
   return `${program} ${SOCKLAB_VERSION} (node ${process.versions.node}, ${process.platform}-${process.arch})`;
 }
 
-export function helpText(spec: ProgramSpec): string {
+function helpText(spec: ProgramSpec): string {
   const flagColumn = (o: OptionSpec) =>
     `${o.short ? `-${o.short}, ` : '    '}--${o.name}${o.value ? ` ${o.value}` : ''}`;
   const width = Math.max(...spec.options.map((o) => flagColumn(o).length)) + 2;
@@ -239,7 +239,7 @@ function whenStdoutCloses(program: string, server: boolean): void {
 }
 
 /** One line on stderr, then exit with `code` once it (and any data before it) is out. */
-export function exitWith(program: string, message: string, code: ExitCode): void {
+function exitWith(program: string, message: string, code: ExitCode): void {
   process.stderr.write(`${program}: ${message}\n`);
   exitWhenFlushed(code);
 }

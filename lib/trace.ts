@@ -13,7 +13,7 @@ export function formatEndpoint(address: string | undefined, port: number | undef
   return plain.includes(':') ? `[${plain}]:${port}` : `${plain}:${port}`;
 }
 
-export function timeOfDay(): string {
+function timeOfDay(): string {
   const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
   const date = new Date(Math.floor(micros / 1000));
   const hms = [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');

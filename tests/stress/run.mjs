@@ -11,13 +11,14 @@ import tcpFaults from './tcp-faults.mjs';
 import fdLimit from './fd-limit.mjs';
 import httpFuzz from './http-fuzz.mjs';
 import slowloris from './slowloris.mjs';
+import webSigterm from './web-sigterm.mjs';
 import badCli from './bad-cli.mjs';
 
 const { values } = parseArgs({ options: { seed: { type: 'string' }, only: { type: 'string' } } });
 const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const RUN_LIMIT_MS = 290_000;
 
-const scenarios = [...badCli, ...tcpLoad, ...udpLoad, ...tcpFaults, ...fdLimit, ...slowloris, ...httpFuzz]
+const scenarios = [...badCli, ...tcpLoad, ...udpLoad, ...tcpFaults, ...fdLimit, ...slowloris, ...webSigterm, ...httpFuzz]
   .filter((s) => !values.only || s.name.includes(values.only));
 
 const runStarted = performance.now();

@@ -6,11 +6,13 @@
 // half-close and must be cut by the server's timeouts. Separately, valid requests are split into
 // two writes at every byte boundary. Nothing may crash the server, hang a connection past the
 // timeouts, answer 500, or return a byte of the secret file just outside the root (or of
-// /etc/passwd); afterwards the server still serves a normal request.
+// /etc/passwd), or break its access log; afterwards the server still serves a normal request.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { freePort } from '../helpers.mjs';
 import { SECRET, makeSite, rawRequest } from '../web-helpers.mjs';
-import { check, cpuSeconds, prng, sleep, startServer } from './lib.mjs';
+import { check, cpuSeconds, prng, sleep, startServerLoggingTo } from './lib.mjs';
 
 const CASES = 110_000;
 // Framing-breaking requests end their connection, so they cannot be pipelined: at least this many.
@@ -24,6 +26,9 @@ const KEEP_ALIVE_S = 2;
 const FIN_CLOSE_MS = 10_000;
 const OPEN_CLOSE_MS = (REQUEST_TIMEOUT_S + 1) * 1000 + 8000;
 const PASSWD = 'root:x:0:0:';
+// `127.0.0.5 - - [24/Nov/2026:18:01:49 +0000] "GET /x HTTP/1.1" 404 233`: a quoted field with \" and \\ escaped.
+const READY_LINES = /^(Ready to serve\.\.\.|Open http:\/\/\S+|Serving .*)$/;
+const CLF_LINE = /^127\.0\.0\.\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "(?:[^"\\\x00-\x1f\x7f-\xff]|\\["\\]|\\x[0-9a-f]{2})*(?:\.\.\.)?" \d{3} (?:\d+|-)$/;
 
 /** Paths that try to leave the root, and paths inside it: the fuzzer's starting points. */
 const PATHS = ['/', '/hello.txt', '/index.html', '/binary.bin', '/empty.txt', '/big.dat', '/sub/', '/sub', '/sub/deeper/data.json',
@@ -47,8 +52,11 @@ export default [{
     const site = makeSite();
     try {
       const port = await freePort();
-      const server = await startServer('web-server', ['-q', '127.0.0.1', String(port), '-d', site.www,
-        '--headers-timeout', String(HEADERS_TIMEOUT_S), '--request-timeout', String(REQUEST_TIMEOUT_S), '--keep-alive', String(KEEP_ALIVE_S)]);
+      // The access log goes to a file: every line of it must stay one Common Log Format line, whatever was sent.
+      const accessLog = join(site.base, 'access.log');
+      const server = await startServerLoggingTo(accessLog, 'web-server', ['127.0.0.1', String(port), '-d', site.www,
+        '--headers-timeout', String(HEADERS_TIMEOUT_S), '--request-timeout', String(REQUEST_TIMEOUT_S), '--keep-alive', String(KEEP_ALIVE_S)],
+      /^Serving /m);
       const cpuBefore = cpuSeconds(server.pid);
       const stats = { cases: 0, connections: 0, responses: 0, open: 0, byKind: { framed: 0, split: 0 }, statuses: {}, failures: [] };
       const began = performance.now();
@@ -84,6 +92,10 @@ export default [{
       const spin = cpuSeconds(server.pid) - idle;
       log(`afterwards: GET /hello.txt -> 200, byte for byte; ${spin.toFixed(2)} s of CPU in 2 idle seconds`);
       check(spin < 0.2, `the server used ${spin.toFixed(2)} s of CPU in 2 idle seconds`);
+      const lines = readFileSync(accessLog, 'latin1').split('\n').filter((l) => l !== '' && !READY_LINES.test(l));
+      const broken = lines.filter((l) => !CLF_LINE.test(l));
+      log(`access log: ${lines.length} lines, ${broken.length} not in Common Log Format${broken.length ? `, e.g. ${JSON.stringify(broken[0].slice(0, 120))}` : ''}`);
+      check(lines.length >= stats.responses / 2 && broken.length === 0, 'the access log lost lines or broke one request into several');
     } finally {
       site.cleanup();
     }

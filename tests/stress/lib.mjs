@@ -1,9 +1,10 @@
 // What every stress scenario shares: servers started under the runner's watch (so a hung scenario
 // can be cleaned up by PID), a look at a server's memory, CPU time and open files in /proc, a
 // seeded PRNG, and bounded waits. Nothing here talks to anything but loopback.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin, root, startProgram } from '../helpers.mjs';
-import { readFileSync, readdirSync } from 'node:fs';
 
 /** Every server a scenario started; the runner stops whatever is still running after it. */
 export const started = new Set();
@@ -21,6 +22,38 @@ export async function startServer(name, args, { nofile, ready, env } = {}) {
   started.add(server);
   server.exit.then(() => started.delete(server));
   return { ...server, pid: server.child.pid };
+}
+
+/**
+ * Starts dist/NAME with its stdout (an access log of 100,000 lines, too much to keep in a
+ * string) going to `file`; ready once `ready` shows up there. Same handle as startServer.
+ */
+export async function startServerLoggingTo(file, name, args, ready) {
+  const out = openSync(file, 'w');
+  const child = spawn(bin(name), args, { stdio: ['ignore', out, 'pipe'] });
+  closeSync(out);
+  const output = { stdout: '', stderr: '' };
+  child.stderr.on('data', (d) => { output.stderr += d; });
+  let exited = null;
+  const exit = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+  const stop = async () => {
+    if (exited === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const result = await exit;
+    clearTimeout(killer);
+    return result;
+  };
+  const server = { child, pid: child.pid, output, exit, isRunning: () => exited === null, stop };
+  started.add(server);
+  exit.then(() => started.delete(server));
+  for (const until = Date.now() + 20000; !ready.test(readFileSync(file, 'utf8').slice(0, 4096));) {
+    if (exited !== null || Date.now() > until) {
+      await stop();
+      throw new Error(`${name} not ready (exit ${exited?.code}); stderr: ${output.stderr}`);
+    }
+    await sleep(50);
+  }
+  return server;
 }
 
 /** Stops every server a scenario left running (SIGTERM, then SIGKILL after 5 s: helpers' stop()). */

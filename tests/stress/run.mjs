@@ -14,7 +14,13 @@ import slowloris from './slowloris.mjs';
 import webSigterm from './web-sigterm.mjs';
 import badCli from './bad-cli.mjs';
 
-const { values } = parseArgs({ options: { seed: { type: 'string' }, only: { type: 'string' } } });
+let values;
+try {
+  ({ values } = parseArgs({ options: { seed: { type: 'string' }, only: { type: 'string' } } }));
+} catch (err) {
+  console.error(`stress: ${err.message}; usage: node tests/stress/run.mjs [--seed N] [--only WORD]`);
+  process.exit(64);
+}
 const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const RUN_LIMIT_MS = 290_000;
 

@@ -34,7 +34,9 @@ static void *worker(void *arg) {
   while (now() < deadline && atomic_load(&done) < max_total) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
-    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // The port is picked at connect() for the whole 4-tuple, so TIME_WAIT left by earlier runs
+    // (against other server ports) does not use up this source address's ports.
+    setsockopt(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct timeval tv = { .tv_sec = 2 };
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

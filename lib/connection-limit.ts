@@ -21,7 +21,7 @@ export interface LimitOptions {
  * Sets server.maxConnections to `wanted` or to what the descriptor limit leaves room for,
  * whichever is lower, and logs refused connections on stderr once per rush. Returns a function
  * through which the program reports other descriptor shortages (EMFILE opening a file) to the
- * same once-per-rush line.
+ * same once-per-rush line, saying what it does about them.
  */
 export function limitConnections(server: net.Server, program: string, { wanted, perConnection, spare }: LimitOptions): (why: string) => void {
   const limit = openFileLimit();
@@ -38,7 +38,8 @@ export function limitConnections(server: net.Server, program: string, { wanted, 
     ? `the most that the file-descriptor limit (ulimit -n ${limit}) leaves room for`
     : 'the most allowed (--max-connections)';
   server.on('drop', () => report(`${cap} connections open, ${capReason}: refusing new ones until some close`));
-  return report;
+  // Whichever comes first in a rush, refusal or shortage, its one line names the limit.
+  return (consequence: string) => report(`out of file descriptors (the file-descriptor limit (ulimit -n ${limit}) is reached): ${consequence}`);
 }
 
 /** The soft limit on open files (ulimit -n), or Infinity where /proc does not say. */

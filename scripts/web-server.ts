@@ -596,7 +596,7 @@ async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, 
 
 /** Out of file descriptors for now: the client may try again in a moment. */
 function sendBusy(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): void {
-  options.reportShortage('out of file descriptors (ulimit -n): answering 503 until some close');
+  options.reportShortage('answering 503 until some close');
   sendError(req, res, 503, 'The server has too many files open right now; try again in a moment.', options, { 'Retry-After': '1' });
 }
 

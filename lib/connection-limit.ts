@@ -39,7 +39,13 @@ export function limitConnections(server: net.Server, program: string, { wanted, 
     : 'the most allowed (--max-connections)';
   server.on('drop', () => report(`${cap} connections open, ${capReason}: refusing new ones until some close`));
   // Whichever comes first in a rush, refusal or shortage, its one line names the limit.
-  return (consequence: string) => report(`out of file descriptors (the file-descriptor limit (ulimit -n ${limit}) is reached): ${consequence}`);
+  const shortage = (consequence: string) => report(`out of file descriptors (the file-descriptor limit (ulimit -n ${limit}) is reached): ${consequence}`);
+  // accept() itself can still run out while refused sockets are being closed (libuv closes them
+  // a moment later): the same shortage, said on the same once-per-rush line.
+  server.on('error', (err: Error & { code?: string }) => {
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') shortage('refusing new connections until some close');
+  });
+  return shortage;
 }
 
 /** The soft limit on open files (ulimit -n), or Infinity where /proc does not say. */

@@ -51,7 +51,11 @@ export function listenTcp(server: net.Server, address: ListenAddress, program: s
     server.once('error', onError);
     server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
       server.off('error', onError);
-      server.on('error', (err) => console.error(`${program}: accept failed (${errorCode(err)}); still serving`));
+      server.on('error', (err) => {
+        const code = errorCode(err);
+        // Out of descriptors: limitConnections says that once per rush, not once per accept.
+        if (code !== 'EMFILE' && code !== 'ENFILE') console.error(`${program}: accept failed (${code}); still serving`);
+      });
       resolve(address);
     });
   });

@@ -21,7 +21,8 @@ async function step(program, args, note) {
 
 async function withServer(program, args, fn) {
   console.log(`$ ${program} ${args.join(' ')} &`);
-  const server = await startProgram(program, args);
+  // Wait for each server's last ready line (tcp/udp: "Listening on", web-server: "Serving").
+  const server = await startProgram(program, args, { ready: /Listening on|Serving / });
   console.log(server.output.stdout.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
   try {
     await fn();

@@ -60,6 +60,8 @@ export function startProgram(command, args, { ready = /Listening on|Ready to ser
   return new Promise((resolve, reject) => {
     const file = command.includes('/') ? command : bin(command);
     const child = spawn(file, args, { env: env ?? process.env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    started.add(child);
+    child.on('exit', () => started.delete(child));
     const output = { stdout: '', stderr: '' };
     let exited = null;
     const exitPromise = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(exited); }));
@@ -82,6 +84,13 @@ export function startProgram(command, args, { ready = /Listening on|Ready to ser
     });
   });
 }
+
+// A test file that dies early (an uncaught error ends uvu at once) skips its test.after: end the
+// servers it started anyway, by their PIDs, so none outlives the run.
+const started = new Set();
+process.on('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
 
 async function stop(child, exitPromise) {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

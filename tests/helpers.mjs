@@ -1,9 +1,10 @@
 // Shared by the tests: run the real binaries in dist/, start servers on free loopback ports,
 // and talk to them over real sockets. Every wait is bounded; every process is ended by its PID.
 import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 export const root = join(import.meta.dirname, '..');
 export const bin = (name) => join(root, 'dist', name);
@@ -146,4 +147,38 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** What a person would see on a terminal: cursor moves and carriage returns removed. */
 export function withoutTerminalCodes(text) {
   return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
+}
+
+/** Absolute path of a system command; /usr/sbin (chroot, debootstrap) may be missing from a user's PATH. */
+export function findCommand(name) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
+  if (!found) throw new Error(`${name} is not installed: the tests need it (.ci/run installs it)`);
+  return found;
+}
+
+const tempDirs = [];
+/** Registers a temporary folder for removeTempDirs, and returns it. */
+export function removeLater(dir) {
+  tempDirs.push(dir);
+  return dir;
+}
+/** Removes the registered folders: call it in test.after; it also runs when uvu exits early. */
+export function removeTempDirs() {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+process.once('exit', removeTempDirs);
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port (polls; rejects after timeoutMs). */
+export async function waitForPort(port, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
 }

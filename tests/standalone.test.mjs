@@ -6,27 +6,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
-import { bin, freePort, run, startProgram } from './helpers.mjs';
+import { dirname, join } from 'node:path';
+import { bin, findCommand, freePort, removeLater, removeTempDirs, run, startProgram } from './helpers.mjs';
 
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client'];
 const MESSAGE = 'hello, welcome';
 const REPLY = 'HELLO, WELCOME\n';
 
-const tempDirs = [];
-const removeTempDirs = () => { for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true }); };
 test.after(removeTempDirs);
-process.once('exit', removeTempDirs); // also when a test times out and uvu exits early
-
-/** Absolute path of a system command (chroot lives in /usr/sbin, which a user's PATH may lack). */
-function findCommand(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
-  assert.ok(found, `${name} is not installed: the standalone test needs it`);
-  return found;
-}
 
 function copyProgram(name, folder) {
   copyFileSync(bin(name), join(folder, name));
@@ -39,7 +28,7 @@ let emptyFolder;
 function folderWithOnlyTheBinaries() {
   if (emptyFolder) return emptyFolder;
   const folder = mkdtempSync(join(tmpdir(), 'socklab-standalone-'));
-  tempDirs.push(folder);
+  removeLater(folder);
   for (const p of PROGRAMS) copyProgram(p, folder);
   return (emptyFolder = folder);
 }
@@ -57,7 +46,7 @@ let chrootRoot;
 function chrootWithOnlyTheBinaries() {
   if (chrootRoot) return chrootRoot;
   const root = mkdtempSync(join(tmpdir(), 'socklab-chroot-'));
-  tempDirs.push(root);
+  removeLater(root);
   for (const p of PROGRAMS) copyProgram(p, root);
   for (const lib of new Set(PROGRAMS.flatMap(sharedLibraries))) {
     // copyFileSync follows symlinks: the root gets real files at the paths the loader looks for.

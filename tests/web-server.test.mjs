@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, freePort, run, sleep, startProgram } from './helpers.mjs';
+import { bin, freePort, run, sleep, startProgram, waitForPort } from './helpers.mjs';
 import { SECRET, makeSite, parseResponse, rawRequest, runTool, startWebServer } from './web-helpers.mjs';
 
 let site;
@@ -355,19 +355,6 @@ test('--no-listing answers 404 for a folder without index.html; --dotfiles serve
 /** The promise's value, or `fallback` after ms (without keeping the test process alive). */
 function within(promise, ms, fallback) {
   return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, ms, fallback).unref())]);
-}
-
-async function waitForPort(port, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
 }
 
 test('access log: one Common Log Format line per response, quotes and control characters escaped', async () => {

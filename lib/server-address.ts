@@ -51,12 +51,17 @@ export function listenTcp(server: net.Server, address: ListenAddress, program: s
     server.once('error', onError);
     server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
       server.off('error', onError);
-      server.on('error', (err) => {
-        const code = errorCode(err);
-        // Out of descriptors: limitConnections says that once per rush, not once per accept.
-        if (code !== 'EMFILE' && code !== 'ENFILE') console.error(`${program}: accept failed (${code}); still serving`);
-      });
+      keepServingOnAcceptErrors(server, program);
       resolve(address);
     });
+  });
+}
+
+/** A listening server's errors are failed accepts: each is said on stderr, and serving goes on. */
+export function keepServingOnAcceptErrors(server: net.Server, program: string): void {
+  server.on('error', (err) => {
+    const code = errorCode(err);
+    // Out of descriptors: limitConnections says that once per rush, not once per accept.
+    if (code !== 'EMFILE' && code !== 'ENFILE') console.error(`${program}: accept failed (${code}); still serving`);
   });
 }

@@ -237,23 +237,27 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
     // A worker stuck past its own grace period is not waited for forever.
     setTimeout(() => { for (const child of workers) child.kill('SIGKILL'); }, graceMs + 5000).unref();
   };
+  let ready = false;
   for (const child of workers) {
     child.once('exit', (code, signal) => {
       workers.delete(child);
-      if (!stopping) {
-        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        console.error(`${PROGRAM}: worker process ${child.pid} ${how}; ${workers.size} still serving`);
+      if (stopping) {
+        if (workers.size === 0) exitWhenFlushed(EXIT.ok);
+        return;
       }
+      if (!ready) return; // workerListening says it
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      console.error(`${PROGRAM}: worker process ${child.pid} ${how}; ${workers.size} still serving`);
       if (workers.size > 0) return;
-      if (stopping) return exitWhenFlushed(EXIT.ok);
       console.error(`${PROGRAM}: no worker process is left to serve; stopping`);
       exitWhenFlushed(EXIT.software);
     });
   }
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  await Promise.all([...workers].map(workerListening));
+  await Promise.all([...workers].map((child) => workerListening(child, () => stopping)));
   if (stopping) return;
+  ready = true;
   console.log('Ready to serve...');
   for (const line of urlLines(bound, port)) console.log(line);
   console.log(`Serving ${root} (${bound.description}; ${count} worker processes). Stop with Ctrl-C.`);
@@ -272,16 +276,22 @@ function startWorker(n: number, listenFd: number, trace: Trace): ChildProcess {
   return child;
 }
 
-function workerListening(child: ChildProcess): Promise<void> {
+/** Resolves when the worker says it listens; rejects if it ends first, unless we are stopping anyway. */
+function workerListening(child: ChildProcess, stopping: () => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const failed = () => reject(new ExplainedError(`worker process ${child.pid} ended before it could serve`, EXIT.software));
+    const failed = () => {
+      if (stopping()) return resolve();
+      reject(new ExplainedError(`worker process ${child.pid} ended before it could serve`, EXIT.software));
+    };
     child.once('exit', failed);
     child.once('message', () => { child.off('exit', failed); resolve(); });
   });
 }
 
 function tellWorkers(workers: Set<ChildProcess>, what: 'stop' | 'stop-now'): void {
-  for (const child of workers) if (child.connected) child.send(what);
+  // A worker exiting at this very moment cannot hear it, and needs not: the callback takes the
+  // error that would otherwise be thrown here as an uncaught 'error' event.
+  for (const child of workers) if (child.connected) child.send(what, () => {});
 }
 
 /**

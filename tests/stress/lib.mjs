@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, root, startProgram } from '../helpers.mjs';
+import { bin, root, rssMiB, sleep, startProgram } from '../helpers.mjs';
 
 /** Every server a scenario started; the runner stops whatever is still running after it. */
 export const started = new Set();
@@ -62,11 +62,8 @@ export async function stopLeftovers() {
   started.clear();
 }
 
-/** Resident memory of a process, in MiB. */
-export function rssMiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
+// Shared with the tests and the bench; scenarios import them from here with the rest.
+export { rssMiB, sleep };
 
 /** CPU time (user + system) a process has used so far, in seconds. */
 export function cpuSeconds(pid) {
@@ -145,8 +142,6 @@ export async function inParallel(count, limit, worker) {
   };
   await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
 }
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export const MiB = 1024 * 1024;
 export const mib = (bytes) => `${(bytes / MiB).toFixed(1)} MiB`;

@@ -41,6 +41,7 @@ const spec: ProgramSpec = {
     { name: 'keep-alive', value: 'SECONDS', help: 'close a persistent connection idle this long between requests (default 5)' },
     { name: 'headers-timeout', value: 'SECONDS', help: 'close a client that has not sent a whole request head by then (default 10)' },
     { name: 'request-timeout', value: 'SECONDS', help: 'close a client that has not sent a whole request by then (default 30)' },
+    { name: 'send-timeout', value: 'SECONDS', help: 'close a client that takes none of its answer for this long (default 30)' },
     { name: 'max-connections', value: 'N', help: 'refuse connections beyond N open at once (default 1000)' },
     { name: 'grace', value: 'SECONDS', help: 'on Ctrl-C/SIGTERM, let responses in flight finish this long (default 10)' },
     { name: 'workers', value: 'N', help: 'answer from N processes sharing the port, one per core with "auto" (default 1)' },
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
   const headersTimeoutMs = parseSeconds(flags, 'headers-timeout', 10) * 1000;
   const requestTimeoutMs = parseSeconds(flags, 'request-timeout', 30) * 1000;
   const graceMs = parseSeconds(flags, 'grace', 10) * 1000;
+  const sendTimeoutMs = parseSeconds(flags, 'send-timeout', 30) * 1000;
   if (headersTimeoutMs > requestTimeoutMs) {
     throw new UsageError('--headers-timeout cannot be longer than --request-timeout (the head is part of the request)');
   }
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     // Node answers a missing Host with a bare 400 that never reaches our handler (nor the log).
     requireHostHeader: false,
   });
+  closeClientsThatNeverRead(server, sendTimeoutMs);
   // A client may half-close (send FIN) right after its request, as `printf 'GET / HTTP/1.0\r\n\r\n' | nc -N`
   // does. By default node:http then drops every answer not yet written, i.e. any file that needs
   // a trip to the disk; with this (undocumented, hence the cast) it sends them, then closes.
@@ -304,6 +307,25 @@ async function serveAsWorker(server: http.Server, shutdown: { stop: (why: string
   });
   keepServingOnAcceptErrors(server, PROGRAM);
   process.send?.('listening');
+}
+
+/**
+ * --send-timeout, as nginx's send_timeout: a client that takes no byte of its answer for that
+ * long is closed, so that clients that ask for a large file and never read cannot hold every
+ * --max-connections slot (50 such clients held 50 slots for as long as they liked). node:http's
+ * server.timeout is the socket's idle timer while a request is being answered (it is reset by
+ * every write the kernel takes); between requests the --keep-alive timer replaces it. Both end
+ * here: only the first says why, and the access log line shows the bytes that did go out.
+ */
+function closeClientsThatNeverRead(server: http.Server, sendTimeoutMs: number): void {
+  server.timeout = sendTimeoutMs;
+  server.on('timeout', (socket: net.Socket & { _httpMessage?: http.ServerResponse | null }) => {
+    if (socket._httpMessage && !socket.destroyed) {
+      console.error(`${PROGRAM}: ${formatEndpoint(socket.remoteAddress, socket.remotePort)} took none of its answer ` +
+        `for ${sendTimeoutMs / 1000} s: closed (--send-timeout)`);
+    }
+    socket.destroy();
+  });
 }
 
 /** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */
@@ -575,7 +597,17 @@ async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, { 
     streaming = true;
     body.on('data', (chunk: string | Buffer) => { streamed.bytes += chunk.length; });
     // pipeline closes the file when the client goes away mid-transfer; that is not our error.
-    await pipeline(body, res).catch(() => res.destroy());
+    // The file is read only up to the length announced, so a file that grows sends no more.
+    if (!await pipeline(body, res, { end: false }).then(() => true, () => false)) return void res.destroy();
+    const announced = range.end - range.start + 1;
+    if (streamed.bytes < announced) {
+      // The file shrank while it was sent: the body is short of its Content-Length, so the
+      // client would read whatever comes next (the next pipelined answer) as the rest of it.
+      // Closing at once is the only way to tell it the body was cut.
+      console.error(`${PROGRAM}: ${escapeLogField(path)} shrank while it was sent: ${streamed.bytes} of ${announced} bytes; connection closed`);
+      return void res.destroy();
+    }
+    res.end();
   } finally {
     if (!streaming) await file.close();
   }

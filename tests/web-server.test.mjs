@@ -2,7 +2,7 @@
 // sockets. One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, truncateSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -706,6 +706,96 @@ test('--max-connections: a connection beyond the cap is closed at once; the next
   } finally {
     for (const s of open) s.destroy();
     await capped.stop();
+  }
+});
+
+test('--send-timeout: clients that never read their answer are closed and free their slots; a slow reader is not', async () => {
+  writeFileSync(join(site.www, 'never-read.bin'), Buffer.alloc(32 << 20, 0x61));
+  const server = await startWebServer(['-d', site.www, '--max-connections', '3', '--send-timeout', '1']);
+  try {
+    // Three clients ask for 32 MiB (far more than the kernel buffers) and read nothing.
+    const askedAt = Date.now();
+    const stalled = Array.from({ length: 3 }, () => {
+      const s = net.connect({ host: '127.0.0.1', port: server.port }, () => s.write(request('/never-read.bin')));
+      s.pause();
+      s.on('error', () => {});
+      let bytes = 0;
+      s.on('data', (chunk) => { bytes += chunk.length; });
+      return { s, got: new Promise((resolve) => s.on('close', () => resolve(bytes))) };
+    });
+    const closings = () => server.output.stderr.match(/took none of its answer/g)?.length ?? 0;
+    while (closings() < 3 && Date.now() - askedAt < 5000) await sleep(50);
+    const heldMs = Date.now() - askedAt;
+    assert.is(closings(), 3, `after ${heldMs} ms: ${server.output.stderr}`);
+    assert.ok(heldMs >= 900 && heldMs < 4000, `never-reading clients were held ${heldMs} ms`);
+    // Closed: what was queued in the kernel reaches them, then the end, short of 32 MiB.
+    for (const { s } of stalled) s.resume();
+    for (const { got } of stalled) assert.ok(await got < 32 << 20, 'a closed client got the whole file');
+    assert.is((await rawRequest(server.port, request('/hello.txt'))).status, 200);
+    assert.match(server.output.stderr, /127\.0\.0\.1:\d+ took none of its answer for 1 s: closed \(--send-timeout\)/);
+    // The access log shows each cut answer with the bytes that did go out, fewer than the file.
+    const cut = [...server.output.stdout.matchAll(/"GET \/never-read\.bin HTTP\/1\.1" 200 (\d+)/g)].map((m) => Number(m[1]));
+    assert.is(cut.length, 3);
+    for (const bytes of cut) assert.ok(bytes < 32 << 20, `logged ${bytes} bytes for a cut answer`);
+
+    // A client that reads in bursts (50 ms of reading, then 700 ms of none) keeps making
+    // progress: it gets all 8 MiB.
+    writeFileSync(join(site.www, 'slow-read.bin'), Buffer.alloc(8 << 20, 0x62));
+    const received = await new Promise((resolve) => {
+      let bytes = 0;
+      const s = net.connect({ host: '127.0.0.1', port: server.port }, () => s.write(request('/slow-read.bin', { headers: 'Host: x\r\nConnection: close\r\n' })));
+      const burst = () => {
+        s.resume();
+        setTimeout(() => { s.pause(); setTimeout(burst, 700); }, 50).unref();
+      };
+      s.once('data', () => setTimeout(() => { s.pause(); setTimeout(burst, 700); }, 50));
+      s.on('data', (chunk) => { bytes += chunk.length; });
+      s.on('error', () => resolve(bytes));
+      s.on('close', () => resolve(bytes));
+    });
+    assert.ok(received > 8 << 20, `the slow reader got ${received} bytes`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a file cut short while it is sent closes the connection at once: the next pipelined answer never lands inside the body', async () => {
+  const path = join(site.www, 'shrinking.bin');
+  writeFileSync(path, Buffer.alloc(64 << 20, 0x63));
+  const server = await startWebServer(['-d', site.www]);
+  try {
+    const chunks = [];
+    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write(request('/shrinking.bin') + request('/hello.txt'));
+    await new Promise((resolve) => socket.once('data', (chunk) => { chunks.push(chunk); socket.pause(); resolve(); }));
+    truncateSync(path, 1 << 20);
+    const cutAt = Date.now();
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.resume();
+    await within(closed, 5000, 'the connection was not closed after the file shrank');
+    assert.ok(Date.now() - cutAt < 3000, `closed ${Date.now() - cutAt} ms after the cut`);
+    const bytes = Buffer.concat(chunks);
+    assert.ok(bytes.length < 64 << 20, 'the whole original length arrived');
+    assert.is(bytes.indexOf('HTTP/1.1', 10), -1, 'a second answer arrived inside the cut body');
+    assert.match(server.output.stderr, /shrinking\.bin shrank while it was sent: \d+ of 67108864 bytes; connection closed/);
+    // A file that grows while it is sent: only the length announced goes out.
+    writeFileSync(path, Buffer.alloc(8 << 20, 0x64));
+    const grown = [];
+    const growing = net.connect({ host: '127.0.0.1', port: server.port });
+    const done = new Promise((resolve) => growing.on('close', resolve));
+    growing.write(request('/shrinking.bin', { headers: 'Host: x\r\nConnection: close\r\n' }));
+    await new Promise((resolve) => growing.once('data', (chunk) => { grown.push(chunk); growing.pause(); resolve(); }));
+    appendFileSync(path, Buffer.alloc(4 << 20, 0x65));
+    growing.on('data', (chunk) => grown.push(chunk));
+    growing.resume();
+    await within(done, 10000, 'the growing download did not end');
+    const answer = parseResponse(Buffer.concat(grown));
+    assert.is(answer.headers['content-length'], String(8 << 20));
+    assert.is(answer.raw.length - answer.raw.indexOf('\r\n\r\n') - 4, 8 << 20, 'more bytes than announced');
+  } finally {
+    await server.stop();
   }
 });
 

@@ -151,8 +151,9 @@ export function parseSeconds(flags: Flags, name: string, fallback: number): numb
   const text = flags[name];
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (typeof text !== 'string' || !/^\d*\.?\d+$/.test(text) || !(value > 0) || value > 86400) {
-    throw new UsageError(`bad --${name} "${text}": give a number of seconds above 0, e.g. --${name} 2.5`);
+  // Timers count whole milliseconds: below 0.001 s one would be 0, which node reads as "never".
+  if (typeof text !== 'string' || !/^\d*\.?\d+$/.test(text) || !(value >= 0.001) || value > 86400) {
+    throw new UsageError(`bad --${name} "${text}": give a number of seconds from 0.001 to 86400, e.g. --${name} 2.5`);
   }
   return value;
 }

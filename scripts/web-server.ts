@@ -60,7 +60,8 @@ BYTES counts the body only ("-" for none). -q turns it off; -v adds the heads on
 Files and folders whose name starts with a dot, and anything outside DIR (through "..",
 %2e%2e, %2f, backslashes or symlinks), are never served.
 With --workers N, the process you started binds the port and hands it to N worker processes
-(their -v lines say "worker K"); signal that first process to stop them all. --max-connections
+(their -v lines say "worker K"); signal that first process to stop them all. A worker that dies
+is started again, up to 5 times a minute; when none is left, the server exits 75. --max-connections
 is shared out among the workers. The default is one process: the log then comes in order.`,
 };
 
@@ -105,11 +106,11 @@ async function main(): Promise<void> {
   const address = listenAddressFromArgs(positionals, 6789, familyOf(flags));
   const rootArg = typeof flags.root === 'string' ? flags.root : '.';
   const root = realFolder(rootArg);
-  const keepAliveMs = parseSeconds(flags, 'keep-alive', 5) * 1000;
-  const headersTimeoutMs = parseSeconds(flags, 'headers-timeout', 10) * 1000;
-  const requestTimeoutMs = parseSeconds(flags, 'request-timeout', 30) * 1000;
-  const graceMs = parseSeconds(flags, 'grace', 10) * 1000;
-  const sendTimeoutMs = parseSeconds(flags, 'send-timeout', 30) * 1000;
+  const keepAliveMs = Math.round(parseSeconds(flags, 'keep-alive', 5) * 1000);
+  const headersTimeoutMs = Math.round(parseSeconds(flags, 'headers-timeout', 10) * 1000);
+  const requestTimeoutMs = Math.round(parseSeconds(flags, 'request-timeout', 30) * 1000);
+  const graceMs = Math.round(parseSeconds(flags, 'grace', 10) * 1000);
+  const sendTimeoutMs = Math.round(parseSeconds(flags, 'send-timeout', 30) * 1000);
   if (headersTimeoutMs > requestTimeoutMs) {
     throw new UsageError('--headers-timeout cannot be longer than --request-timeout (the head is part of the request)');
   }
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     requestTimeout: requestTimeoutMs,
     // How often Node looks for clients past those timeouts (its default, 30 s, would let a
     // slowloris client hold a connection far longer than --headers-timeout says).
-    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs / 2),
+    connectionsCheckingInterval: Math.max(1, Math.min(1000, Math.floor(headersTimeoutMs / 2))),
     maxHeaderSize: MAX_HEAD_SIZE,
     // Node answers a missing Host with a bare 400 that never reaches our handler (nor the log).
     requireHostHeader: false,
@@ -213,8 +214,8 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
   const port = (listener.address() as net.AddressInfo).port;
   // The descriptor is not in Node's public API; the workers need its number to inherit it.
   const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
-  const workers = new Set<ChildProcess>();
-  for (let n = 1; n <= count; n++) workers.add(startWorker(n, fd, trace));
+  const workers = new Map<ChildProcess, number>();
+  for (let n = 1; n <= count; n++) workers.set(startWorker(n, fd, trace), n);
   // The workers hold the socket now. Closed before this process ever returns to its event loop,
   // so it never accepts a connection of its own.
   listener.close();
@@ -222,38 +223,84 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
   let stopping = false;
   const stop = (why: string) => {
     // A second Ctrl-C: the workers exit at once, as a single server would.
-    if (stopping) return tellWorkers(workers, 'stop-now');
+    if (stopping) return tellWorkers(workers.keys(), 'stop-now');
     stopping = true;
     if (!quiet) sayStopping(why, graceMs);
-    tellWorkers(workers, 'stop');
+    tellWorkers(workers.keys(), 'stop');
     setTimeout(() => { if (!quiet && workers.size > 0) sayGraceOver(); }, graceMs).unref();
     // A worker stuck past its own grace period is not waited for forever.
-    setTimeout(() => { for (const child of workers) child.kill('SIGKILL'); }, graceMs + 5000).unref();
+    setTimeout(() => { for (const child of workers.keys()) child.kill('SIGKILL'); }, graceMs + 5000).unref();
   };
   let ready = false;
-  for (const child of workers) {
-    child.once('exit', (code, signal) => {
-      workers.delete(child);
-      if (stopping) {
-        if (workers.size === 0) exitWhenFlushed(EXIT.ok);
-        return;
-      }
-      if (!ready) return; // workerListening says it
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      console.error(`${PROGRAM}: worker process ${child.pid} ${how}; ${workers.size} still serving`);
-      if (workers.size > 0) return;
-      console.error(`${PROGRAM}: no worker process is left to serve; stopping`);
-      exitWhenFlushed(EXIT.software);
-    });
-  }
+  let spare: SpareSocket | undefined;
+  const restarts: number[] = [];
+  const watch = (child: ChildProcess) => child.once('exit', (code, signal) => {
+    const n = workers.get(child)!;
+    workers.delete(child);
+    if (stopping) {
+      if (workers.size === 0) exitWhenFlushed(EXIT.ok);
+      return;
+    }
+    if (!ready) return; // workerListening says it
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const now = Date.now();
+    while (restarts.length > 0 && restarts[0] < now - 60_000) restarts.shift();
+    if (spare && restarts.length < MAX_RESTARTS_PER_MINUTE) {
+      restarts.push(now);
+      const replacement = startWorker(n, spare.fd, trace);
+      workers.set(replacement, n);
+      watch(replacement);
+      console.error(`${PROGRAM}: worker ${n} (pid ${child.pid}) ${how}; started it again as pid ${replacement.pid}`);
+      return;
+    }
+    console.error(`${PROGRAM}: worker ${n} (pid ${child.pid}) ${how}; ${workers.size} still serving` +
+      (spare ? ` (not restarted: ${MAX_RESTARTS_PER_MINUTE} restarts in the last minute already)` : ''));
+    if (workers.size > 0) return;
+    console.error(`${PROGRAM}: no worker process is left to serve; stopping`);
+    exitWhenFlushed(EXIT.tempFail);
+  });
+  for (const child of workers.keys()) watch(child);
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  await Promise.all([...workers].map((child) => workerListening(child, () => stopping)));
+  await Promise.all([...workers.keys()].map((child) => workerListening(child, () => stopping)));
   if (stopping) return;
   ready = true;
+  spare = await borrowSocket(workers.keys().next().value!, trace);
   console.log('Ready to serve...');
   for (const line of urlLines(bound, port)) console.log(line);
   console.log(`Serving ${root} (${bound.description}; ${count} worker processes). Stop with Ctrl-C.`);
+}
+
+/** Past this many restarts in 60 s, a worker that dies stays dead (it would only die again). */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
+/** The listening socket, held but never listened on here: libuv polls only a socket it listens on. */
+interface SpareSocket {
+  fd: number;
+  /** Kept referenced: a handle collected as garbage closes its descriptor. */
+  handle: unknown;
+}
+
+/**
+ * A copy of the listening socket for replacement workers, sent back by a worker over the IPC
+ * channel (SCM_RIGHTS) as a raw handle, which node opens without listening on it: this process
+ * can then hand it to a new worker and still never accept a connection itself (closing its own
+ * listener was the only other way not to, and left nothing to restart a worker with).
+ */
+function borrowSocket(worker: ChildProcess, trace: Trace): Promise<SpareSocket | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { worker.off('message', got); resolve(undefined); }, 5000);
+    const got = (message: unknown, handle: unknown) => {
+      if (message !== 'socket') return;
+      clearTimeout(timer);
+      worker.off('message', got);
+      const fd = (handle as { fd?: number } | undefined)?.fd;
+      if (typeof fd !== 'number' || fd < 0) trace('no spare listening socket: workers that die will not be restarted');
+      resolve(typeof fd === 'number' && fd >= 0 ? { fd, handle } : undefined);
+    };
+    worker.on('message', got);
+    if (worker.connected) worker.send('lend-socket', () => {});
+  });
 }
 
 /** A copy of this program, started as worker N, with the listening socket as its descriptor 4. */
@@ -281,7 +328,7 @@ function workerListening(child: ChildProcess, stopping: () => boolean): Promise<
   });
 }
 
-function tellWorkers(workers: Set<ChildProcess>, what: 'stop' | 'stop-now'): void {
+function tellWorkers(workers: Iterable<ChildProcess>, what: 'stop' | 'stop-now'): void {
   // A worker exiting at this very moment cannot hear it, and needs not: the callback takes the
   // error that would otherwise be thrown here as an uncaught 'error' event.
   for (const child of workers) if (child.connected) child.send(what, () => {});
@@ -300,6 +347,8 @@ async function serveAsWorker(server: http.Server, shutdown: { stop: (why: string
   process.on('message', (message) => {
     if (message === 'stop') stopOnce('told to stop');
     if (message === 'stop-now') exitWhenFlushed(EXIT.ok);
+    // The supervisor keeps a copy of the listening socket to restart workers with.
+    if (message === 'lend-socket') process.send?.('socket', (server as unknown as { _handle: unknown })._handle as net.Server);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -369,6 +418,12 @@ async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse
   if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
     return sendError(req, res, 505, `HTTP/${req.httpVersion} is not spoken here; use HTTP/1.1 or HTTP/1.0.`, options);
   }
+  const framing = transferCodingProblem(req.headers['transfer-encoding']);
+  if (framing) {
+    // The body's end is unknown, so nothing after it on this connection can be trusted.
+    res.setHeader('Connection', 'close');
+    return sendError(req, res, framing.status, framing.why, options);
+  }
   if (req.httpVersion === '1.1' && req.headers.host === undefined) {
     return sendError(req, res, 400, 'An HTTP/1.1 request must have a Host header.', options);
   }
@@ -424,6 +479,22 @@ async function answerFolder(req: http.IncomingMessage, res: http.ServerResponse,
 }
 
 interface Target { segments: string[]; trailingSlash: boolean; query: string; shown: string }
+
+/**
+ * RFC 9112 §6.3: a request body with Transfer-Encoding is framed only if "chunked" is its final
+ * coding; any other is a framing the server cannot follow (400, then close: llhttp would read
+ * "xchunked" as no body and answer with keep-alive on a connection it then dropped). A coding
+ * before the final chunked (gzip, chunked) is one this server does not implement: 501 (§6.1).
+ */
+function transferCodingProblem(header: string | undefined): { status: 400 | 501; why: string } | undefined {
+  if (header === undefined) return undefined;
+  const codings = header.split(',').map((c) => c.trim().toLowerCase());
+  if (codings[codings.length - 1] !== 'chunked') {
+    return { status: 400, why: 'Transfer-Encoding must end with "chunked" (RFC 9112 section 6.3); this one does not.' };
+  }
+  if (codings.length > 1) return { status: 501, why: 'Only the "chunked" transfer coding is understood here.' };
+  return undefined;
+}
 
 type ParsedTarget = Target | { status: 400 | 403; why: string };
 
@@ -720,9 +791,43 @@ function isNotModified(req: http.IncomingMessage, etag: string, mtimeMs: number)
   if (noneMatch !== undefined) {
     return noneMatch.trim() === '*' || noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
   }
-  const since = Date.parse(req.headers['if-modified-since'] ?? '');
-  // HTTP dates have whole seconds; the file's time has milliseconds.
-  return Number.isFinite(since) && Math.floor(mtimeMs / 1000) * 1000 <= since;
+  const since = parseHttpDate(req.headers['if-modified-since']);
+  // RFC 9110 §13.1.3: a date that is not an HTTP-date, or one later than now, is ignored (a 304
+  // for "3000" or for a clock ahead of ours would pin a stale copy). HTTP dates have whole
+  // seconds; the file's time has milliseconds.
+  return since !== undefined && since <= Date.now() && Math.floor(mtimeMs / 1000) * 1000 <= since;
+}
+
+const HTTP_DATE_FORMS = [
+  // IMF-fixdate, the one to send: Sun, 06 Nov 1994 08:49:37 GMT
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/,
+  // RFC 850, obsolete but still to be read: Sunday, 06-Nov-94 08:49:37 GMT
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d\d)-(\w{3})-(\d\d) (\d\d):(\d\d):(\d\d) GMT$/,
+];
+// asctime: Sun Nov  6 08:49:37 1994 (month before day, year last).
+const ASCTIME = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\w{3}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})$/;
+
+/**
+ * An HTTP-date (RFC 9110 §5.6.7, its three forms) in ms since the epoch, or undefined for
+ * anything else: Date.parse also takes "3000", "2026-12-01" and other strings no client sends.
+ */
+function parseHttpDate(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  let parts: [day: string, month: string, year: string, h: string, m: string, s: string] | undefined;
+  const a = ASCTIME.exec(text);
+  if (a) parts = [a[2].trim(), a[1], a[6], a[3], a[4], a[5]];
+  for (const form of HTTP_DATE_FORMS) {
+    const m = form.exec(text);
+    if (m) parts = [m[1], m[2], m[3], m[4], m[5], m[6]];
+  }
+  if (!parts) return undefined;
+  const month = MONTHS.indexOf(parts[1]);
+  let year = Number(parts[2]);
+  // RFC 9110: a two-digit year more than 50 years in the future is in the past century.
+  if (parts[2].length === 2) year += year + 2000 > new Date().getUTCFullYear() + 50 ? 1900 : 2000;
+  const [day, h, m, s] = [parts[0], parts[3], parts[4], parts[5]].map(Number);
+  if (month === -1 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined;
+  return Date.UTC(year, month, day, h, m, Math.min(s, 59));
 }
 
 /**

@@ -115,6 +115,15 @@ test('404 page is HTML naming the path, HTML-escaped', async () => {
   assert.not.ok(html.includes('<script>'));
 });
 
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n) => String(n).padStart(2, '0');
+const clock = (d) => `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+/** Sunday, 06-Nov-94 08:49:37 GMT */
+const rfc850 = (d) => `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${two(d.getUTCFullYear() % 100)} ${clock(d)} GMT`;
+/** Sun Nov  6 08:49:37 1994 */
+const asctime = (d) => `${DAYS[d.getUTCDay()].slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${clock(d)} ${d.getUTCFullYear()}`;
+
 test('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 otherwise', async () => {
   const first = await get('/hello.txt');
   const { etag } = first.headers;
@@ -125,7 +134,14 @@ test('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 ot
     ['If-None-Match: *\r\n', 304],
     ['If-None-Match: "other"\r\n', 200],
     [`If-Modified-Since: ${lastModified}\r\n`, 304],
-    [`If-Modified-Since: ${new Date(Date.now() + 3600e3).toUTCString()}\r\n`, 304],
+    // RFC 9110 §13.1.3: a date in the future, or one that is no HTTP-date, is ignored.
+    [`If-Modified-Since: ${new Date(Date.now() + 3600e3).toUTCString()}\r\n`, 200],
+    ['If-Modified-Since: 3000\r\n', 200],
+    ['If-Modified-Since: 2099-01-01\r\n', 200],
+    ['If-Modified-Since: Sat, 01 Jan 2100 00:00:00 GMT\r\n', 200],
+    // Its obsolete forms are still read: RFC 850 and asctime, for a time after the file's.
+    [`If-Modified-Since: ${rfc850(new Date(Date.now() - 1000))}\r\n`, 304],
+    [`If-Modified-Since: ${asctime(new Date(Date.now() - 1000))}\r\n`, 304],
     ['If-Modified-Since: Mon, 01 Jan 1990 00:00:00 GMT\r\n', 200],
     ['If-Modified-Since: not a date\r\n', 200],
     // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
@@ -502,6 +518,15 @@ test('command line: --help, --version, a missing root, a port in use', async () 
   assert.match(noRoot.stderr, /no such folder/);
   const bad = await run('web-server', ['--headers-timeout', '20', '--request-timeout', '10']);
   assert.is(bad.code, 64);
+  // Timers count whole milliseconds: less is a usage error, never an internal error (70).
+  for (const flag of ['--keep-alive', '--headers-timeout', '--send-timeout', '--grace']) {
+    const tiny = await run('web-server', [flag, '0.0001', '127.0.0.1', String(server.port)]);
+    assert.is(tiny.code, 64, `${flag} 0.0001: ${tiny.stderr}`);
+    assert.match(tiny.stderr, `bad ${flag} "0.0001": give a number of seconds from 0.001 to 86400`);
+  }
+  const fastest = await startWebServer(['-d', site.www, '--headers-timeout', '0.001', '--request-timeout', '0.001', '--keep-alive', '0.001']);
+  assert.ok(fastest.isRunning(), fastest.output.stderr);
+  await fastest.stop();
   const busy = await run('web-server', ['127.0.0.1', String(server.port), '-d', site.www]);
   assert.is(busy.code, 71);
   assert.match(busy.stderr, /already in use/);
@@ -590,6 +615,11 @@ const HOSTILE = [
   ['Content-Length and Transfer-Encoding together', request('/', { headers: 'Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n' }), 400],
   ['Content-Length that is not a number', request('/', { headers: 'Host: x\r\nContent-Length: abc\r\n' }), 400],
   ['HTTP/1.1 without Host', request('/hello.txt', { headers: '' }), 400],
+  // RFC 9112 §6.3: Transfer-Encoding frames a request only if its final coding is chunked.
+  ['Transfer-Encoding: xchunked', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: xchunked\r\n' }), 400],
+  ['Transfer-Encoding: gzip', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: gzip\r\n' }), 400],
+  ['Transfer-Encoding: chunked, gzip', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: chunked, gzip\r\n' }), 400],
+  ['Transfer-Encoding: gzip, chunked (a coding not implemented)', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: gzip, chunked\r\n' }), 501],
   ['bare LF line ends', 'GET /hello.txt HTTP/1.1\nHost: x\n\n', 400],
   ['a space inside the target', 'GET /hello world.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
 ];
@@ -618,6 +648,21 @@ test(`hostile requests (${HOSTILE.length}): each gets its status, none leaks a b
     assert.not.ok(r.raw.toString('latin1').includes(SECRET));
   });
   assert.is((await get('/hello.txt')).status, 200);
+});
+
+test('a request whose framing is unknown (Transfer-Encoding: xchunked) is answered 400 with Connection: close, then closed', async () => {
+  const r = await rawRequest(server.port, 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.is(r.status, 400);
+  assert.is(r.headers.connection, 'close');
+  // Only the one answer: what followed the unknown framing is not read as a request.
+  const whole = await new Promise((resolve) => {
+    const chunks = [];
+    const s = net.connect(server.port, '127.0.0.1', () => s.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n'));
+    s.on('data', (c) => chunks.push(c));
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    s.setTimeout(3000, () => s.destroy());
+  });
+  assert.is(whole.match(/^HTTP\/1\.1 /gm)?.length, 1, whole);
 });
 
 // ---- Slow and silent clients ----

@@ -174,13 +174,47 @@ test('--workers 2, Ctrl-C (SIGINT to the whole process group): one stop line, ex
   }
 });
 
-test('--workers 2: a worker killed is reported and the other serves on; the server killed, the workers stop by themselves', async () => {
+test('--workers 2: a worker killed is started again, up to 5 times a minute; then the rest serve on, and with none left exit 75', async () => {
   const server = await startWebServer(['-d', site.www, '--workers', '2']);
   try {
-    const [first, second] = childrenOf(server.child.pid);
+    const [first] = childrenOf(server.child.pid);
     process.kill(first, 'SIGKILL');
-    await waitUntil('the loss is reported', () => /worker process \d+ was killed by SIGKILL; 1 still serving/.test(server.output.stderr));
-    for (const a of await getMany(server.port, '/hello.txt', 20)) assert.is(a.status, 200);
+    await waitUntil('the restart is reported', () => /worker \d \(pid \d+\) was killed by SIGKILL; started it again as pid \d+/.test(server.output.stderr));
+    await waitUntil('two workers again', () => childrenOf(server.child.pid).length === 2);
+    // The replacement accepts too: with the other worker stopped, it alone answers.
+    const [a, b] = childrenOf(server.child.pid);
+    process.kill(a, 'SIGSTOP');
+    try {
+      for (const r of await getMany(server.port, '/hello.txt', 5)) assert.is(r.status, 200);
+    } finally {
+      process.kill(a, 'SIGCONT');
+    }
+    process.kill(b, 'SIGSTOP');
+    try {
+      for (const r of await getMany(server.port, '/hello.txt', 5)) assert.is(r.status, 200);
+    } finally {
+      process.kill(b, 'SIGCONT');
+    }
+    // Four more deaths are restarted (five in all), the sixth is not, the last one ends it.
+    for (let kill = 2; kill <= 7; kill++) {
+      const [victim] = childrenOf(server.child.pid);
+      process.kill(victim, 'SIGKILL');
+      await waitUntil(`death ${kill} is reported`, () => server.output.stderr.includes(`(pid ${victim}) was killed`));
+      if (kill === 6) for (const r of await getMany(server.port, '/hello.txt', 5)) assert.is(r.status, 200);
+      if (kill < 6) await waitUntil('two workers again', () => childrenOf(server.child.pid).length === 2);
+    }
+    assert.match(server.output.stderr, /1 still serving \(not restarted: 5 restarts in the last minute already\)/);
+    assert.match(server.output.stderr, /no worker process is left to serve; stopping/);
+    assert.equal(await server.exit, { code: 75, signal: null });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('--workers 2: the server killed, the workers stop by themselves', async () => {
+  const server = await startWebServer(['-d', site.www, '--workers', '2']);
+  try {
+    const [, second] = childrenOf(server.child.pid);
     server.child.kill('SIGKILL');
     await server.exit;
     await waitUntil(`worker ${second} stops without its supervisor`, () => !isRunning(second), 5000);

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
   const address = listenAddressFromArgs(positionals, 6789, familyOf(flags));
   const rootArg = typeof flags.root === 'string' ? flags.root : '.';
   const root = realFolder(rootArg);
+  requireProcFs();
   const keepAliveMs = Math.round(parseSeconds(flags, 'keep-alive', 5) * 1000);
   const headersTimeoutMs = Math.round(parseSeconds(flags, 'headers-timeout', 10) * 1000);
   const requestTimeoutMs = Math.round(parseSeconds(flags, 'request-timeout', 30) * 1000);
@@ -375,6 +376,20 @@ function closeClientsThatNeverRead(server: http.Server, sendTimeoutMs: number): 
     }
     socket.destroy();
   });
+}
+
+/**
+ * openUnderRoot asks /proc where each opened file really is; without /proc (a bare chroot) every
+ * file would look missing. Said at start, once, rather than as a 404 for every request.
+ */
+function requireProcFs(): void {
+  try {
+    fs.readlinkSync('/proc/self/fd/0');
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT' || fs.existsSync('/proc/self/fd')) return; // fd 0 closed: /proc is there
+    throw new ExplainedError('/proc is not mounted, and it is needed to check that each file opened is inside the ' +
+      'served folder: mount it (mount -t proc proc /proc) or run outside this chroot', EXIT.osErr);
+  }
 }
 
 /** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */

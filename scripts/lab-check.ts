@@ -73,17 +73,23 @@ function problem(status: 'warn' | 'fail', summary: string, did: string, change: 
  */
 export function showBytes(bytes: Uint8Array, max = 60): string {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return `"${showText(buf, max, true)}"${buf.length > max ? `... (${buf.length} bytes)` : ''}`;
+}
+
+/** showBytes without the quotes and the length: for lines of a server's own output. */
+export function showText(bytes: Uint8Array, max: number, quoted = false): string {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const part = buf.subarray(0, max);
   const text = part.toString('utf8');
   const shown = Buffer.from(text).equals(part) || buf.length > max
-    ? [...text].map(showChar).join('')
-    : [...part].map((b) => (b >= 0x20 && b < 0x7f ? showChar(String.fromCharCode(b)) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-  return `"${shown}"${buf.length > max ? `... (${buf.length} bytes)` : ''}`;
+    ? [...text].map((c) => showChar(c, quoted)).join('')
+    : [...part].map((b) => (b >= 0x20 && b < 0x7f ? showChar(String.fromCharCode(b), quoted) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  return shown;
 }
 
-function showChar(c: string): string {
+function showChar(c: string, quoted: boolean): string {
   if (c === '\\') return '\\\\';
-  if (c === '"') return '\\"';
+  if (c === '"' && quoted) return '\\"';
   if (c === '\r') return '\\r';
   if (c === '\n') return '\\n';
   if (c === '\t') return '\\t';
@@ -109,11 +115,16 @@ export function classifyReply(sent: Buffer, reply: Buffer): ReplyShape {
   const text = sent.toString('utf8');
   const isText = Buffer.from(text).equals(sent);
   if (isText && reply.equals(Buffer.from(text.toUpperCase()))) return 'str-upper';
-  if (isText && reply.equals(Buffer.from(swapCase(text)))) return 'swapcase';
+  if ((isText && reply.equals(Buffer.from(swapCase(text)))) || reply.equals(swapCaseAscii(sent))) return 'swapcase';
   if (reply.equals(sent)) return 'unchanged';
   if (reply.includes(Buffer.from('\ufffd')) && !sent.includes(Buffer.from('\ufffd'))) return 'replacement-chars';
   if (reply.length > expected.length && reply.subarray(0, expected.length).equals(expected)) return 'longer';
   return 'different';
+}
+
+/** Python's bytes.swapcase(): A-Z and a-z trade places, nothing else changes. */
+function swapCaseAscii(bytes: Buffer): Buffer {
+  return Buffer.from(bytes.map((b) => (b >= 0x41 && b <= 0x5a ? b + 32 : b >= 0x61 && b <= 0x7a ? b - 32 : b)));
 }
 
 /** Python's str.swapcase(), near enough to recognise it. */
@@ -247,12 +258,15 @@ export function judgeSurvives(answered: boolean, after: string, fault?: string):
 
 /** A check ran, and afterwards the server no longer listened: the check failed, whatever it saw. */
 export function markDied(verdict: Verdict, output?: string): Verdict {
-  const seen = verdict.status === 'pass' ? verdict.summary : `${verdict.summary}${verdict.detail ? ` ${verdict.detail.replace(/\n/g, ' ')}` : ''}`;
+  const did = /^what it did: (.*)$/m.exec(verdict.detail)?.[1];
+  const change = /^what to change: (.*)$/m.exec(verdict.detail)?.[1];
+  const catchAll = 'catch the errors of one client (try/except around the handling of one connection or datagram), ' +
+    'so that one client can never stop the server.';
   return {
     status: 'fail',
-    summary: 'the server died during this check: it no longer accepts connections.',
-    detail: `what it did: ${seen}\nwhat to change: an uncaught exception ends a Python server; catch the errors of one client ` +
-      '(try/except around the handling of one connection or datagram) so that the server goes on.' +
+    summary: verdict.status === 'pass' ? 'the server died during this check.' : `the server died during this check; ${verdict.summary}`,
+    detail: `what it did: ${did ? `${did} ` : ''}Then it stopped accepting connections: an uncaught exception ended it${output === undefined ? '' : ' (its output is below)'}.\n` +
+      `what to change: ${change && /try\/except/.test(change) ? change : change ? `${change} And ${catchAll}` : catchAll[0].toUpperCase() + catchAll.slice(1)}` +
       (output === undefined ? '' : output.trim() ? `\nits output (last lines):\n${output}` : '\nits output: (nothing)'),
   };
 }
@@ -604,7 +618,7 @@ function converse(socket: net.Socket, target: Target, plan: TcpPlan): Promise<Tc
       if (finished) return;
       finished = true;
       clearTimeout(idle);
-      socket.destroy();
+      hangUp(socket);
       resolve({ reply: reply(), ended });
     };
     // Silence is judged from the last thing that happened: our last send, or their last byte.
@@ -642,9 +656,14 @@ function expectBytes(n: number): (reply: Buffer) => boolean {
   return (reply) => reply.length >= n;
 }
 
-/** Ends the conversation on an open socket gracefully or with a reset (RST, like a crashed client). */
+/**
+ * Ends our side of a conversation. When the server closed first, we answer its FIN with RST: its
+ * socket then skips TIME_WAIT (60 s on Linux), which would otherwise keep a server without
+ * SO_REUSEADDR (the handout's) from binding its port again when --run restarts it.
+ */
 function hangUp(socket: net.Socket, reset = false): void {
-  if (reset) socket.resetAndDestroy(); else socket.destroy();
+  if (socket.destroyed) return;
+  if (reset || socket.readableEnded) socket.resetAndDestroy(); else socket.destroy();
 }
 
 /** An HTTP exchange: the request in parts, the answer read until it is complete or the server closes. */
@@ -787,7 +806,7 @@ async function waitUntilListening(kind: Kind, port: number, server: StudentServe
 /** The last lines of a server's output, escaped for the terminal and indented under the check. */
 export function lastLines(output: string, count = 12): string {
   const lines = output.replace(/\n$/, '').split('\n').slice(-count);
-  return lines.map((l) => `  | ${showBytes(Buffer.from(l), 200).slice(1, -1)}`).join('\n');
+  return lines.map((l) => `  | ${showText(Buffer.from(l), 200)}`).join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -826,7 +845,8 @@ async function runChecks(session: Session, checks: Record<string, { body: CheckB
           await restart(session);
         } catch (err) {
           if (!(err instanceof NothingListens)) throw err;
-          diedDuring = `${id} check, and --run could not start it again (${err.explanation.message.split('\n')[0]})`;
+          diedDuring = `${id} check, and --run could not start it again`;
+          verdict = { ...verdict, detail: `${verdict.detail}\n${err.explanation.message}` };
         }
       } else diedDuring = `${id} check`;
     }
@@ -845,13 +865,18 @@ async function stillAlive(session: Session): Promise<boolean> {
 
 async function startAndWait(session: Session): Promise<void> {
   const run = session.run!;
-  run.server = startStudentServer(run.command, session.target.trace);
-  if (!(await waitUntilListening(session.kind, session.target.port, run.server, run.startMs))) {
-    const output = lastLines(run.server.output);
-    await stopStudentServer(run.server);
-    throw new NothingListens(new ExplainedError(`--run: "${run.command}" ${run.server.exited ? 'exited' : 'did not listen'} on ${session.kind === 'udp' ? 'UDP' : 'TCP'} ` +
-      `port ${session.target.port} within ${run.startMs / 1000} s. Does it take its port from the command line? Its output:\n${output || '  | (nothing)'}`, EXIT.unavailable));
+  for (let attempt = 1; ; attempt++) {
+    run.server = startStudentServer(run.command, session.target.trace);
+    if (await waitUntilListening(session.kind, session.target.port, run.server, run.startMs)) return;
+    // A connection of the dead server may still hold the port for a moment: try again, briefly.
+    if (attempt === 5 || !/address already in use/i.test(run.server.output)) break;
+    await sleep(300);
   }
+  const output = lastLines(run.server.output);
+  await stopStudentServer(run.server);
+  const what = run.server.exited ? 'exited before it listened' : `did not listen within ${run.startMs / 1000} s`;
+  throw new NothingListens(new ExplainedError(`--run: "${run.command}" ${what} on ${session.kind === 'udp' ? 'UDP' : 'TCP'} ` +
+    `port ${session.target.port}. Does it take that port from its command line? Its output:\n${output || '  | (nothing)'}`, EXIT.unavailable));
 }
 
 async function restart(session: Session): Promise<void> {
@@ -913,6 +938,7 @@ async function secondClientWhileFirstWaits(target: Target, request: Buffer, comp
     target.trace(`second client received ${c.length} bytes: ${showBytes(c, 4096)}`);
     if (answeredAt === undefined && complete(Buffer.concat(chunks))) answeredAt = Date.now();
   });
+  second.on('end', () => { if (answeredAt === undefined && chunks.length > 0) answeredAt = Date.now(); });
   second.on('error', () => {});
   second.write(request);
   target.trace(`second client sent ${request.length} bytes while the first is silent`);
@@ -1024,7 +1050,9 @@ function webChecks(session: Session, options: WebOptions): Record<string, { body
     const response = await talkHttp(target, parts);
     return 'error' in response ? undefined : response;
   };
-  const expectedBody = () => options.local ?? (first.status === 200 ? bodyOf(first) : undefined);
+  // What this server sends for PATH when asked plainly: the later checks compare against that, so
+  // that a body that differs from --local is the body check's failure alone.
+  const expectedBody = () => (first.status === 200 ? bodyOf(first) : options.local);
   const probe = (body: CheckBody) => ({ body, touchesServer: true });
   const judged = (body: CheckBody) => ({ body, touchesServer: false });
   return {
@@ -1074,7 +1102,7 @@ function webChecks(session: Session, options: WebOptions): Record<string, { body
         if (!isRightAnswer(response, expectedBody())) {
           const died = response === undefined;
           return judgeSurvives(false, what, died
-            ? `stopped accepting connections after ${what}: an exception ended it (the skeleton's message.split()[1] raises IndexError on an empty request; only IOError is caught).`
+            ? `stopped answering after ${what} (the skeleton's message.split()[1] raises IndexError on an empty request, and only IOError is caught).`
             : `did not answer a normal request right after ${what}.`);
         }
       }
@@ -1258,6 +1286,7 @@ function aliveProbe(kind: Kind, target: Target, path: string): () => Promise<boo
   };
 }
 
-// Tests import this file for its checks: under Node, import.meta.main is false there. The built
-// binary is a CommonJS bundle in which esbuild leaves import.meta empty, so main runs.
-if (import.meta.main !== false) runProgram(PROGRAM, main);
+// Importing this file (the tests do, for its verdicts) runs nothing: Node >= 24.2 says so with
+// import.meta.main = false, and an ES module under an older Node has no require. The built binary
+// is a CommonJS bundle, where esbuild leaves import.meta empty and require is defined: main runs.
+if (import.meta.main ?? typeof require === 'function') runProgram(PROGRAM, main);

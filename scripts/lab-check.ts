@@ -139,6 +139,13 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   return n;
 }
 
+/** "X came back as Y": whole when short, else from a little before the first changed byte. */
+function fromDifference(sent: Buffer, reply: Buffer): string {
+  if (sent.length <= 60 && reply.length <= 60) return `${showBytes(sent)} came back as ${showBytes(reply)}`;
+  const at = Math.max(0, firstDifference(labUppercase(sent), reply) - 4);
+  return `from byte ${at} on, ${showBytes(sent.subarray(at), 16)} came back as ${showBytes(reply.subarray(at), 16)}`;
+}
+
 /** What the server did with a message, and what to change, for each shape of wrong reply. */
 function explainReply(sent: Buffer, outcome: TcpOutcome | { reply: Buffer }, how: string): { did: string; change: string } {
   const { reply } = outcome;
@@ -155,15 +162,15 @@ function explainReply(sent: Buffer, outcome: TcpOutcome | { reply: Buffer }, how
         change: 'one recv() returns what has arrived so far, at most its buffer size: loop on recv() and send each piece back, ' +
           'until recv() returns b\'\' (the client closed its side).' };
     case 'str-upper':
-      return { did: `decodes the bytes and calls str.upper(), which changes more than a-z: ${showBytes(sent)} came back as ${showBytes(reply)}.`,
+      return { did: `decodes the bytes and calls str.upper(), which changes more than a-z: ${fromDifference(sent, reply)}.`,
         change: 'call upper() on the bytes recv() returned, without decode(): bytes.upper() changes only a-z (handout Task 1 a).' };
     case 'swapcase':
-      return { did: `swaps the case of letters (swapcase()): ${showBytes(sent)} came back as ${showBytes(reply)}.`,
+      return { did: `swaps the case of letters (swapcase()): ${fromDifference(sent, reply)}.`,
         change: 'use upper(): an upper-case letter must stay as it is (handout Task 1 b).' };
     case 'unchanged':
       return { did: `echoed ${how} back unchanged.`, change: 'call .upper() on what recv() returned before send().' };
     case 'replacement-chars':
-      return { did: `replaced bytes that are not UTF-8 text with U+FFFD (EF BF BD): ${showBytes(sent)} came back as ${showBytes(reply)}.`,
+      return { did: `replaced bytes that are not UTF-8 text with U+FFFD (EF BF BD): ${fromDifference(sent, reply)}.`,
         change: 'do not decode(): the service works on bytes, and bytes.upper() changes only a-z.' };
     case 'longer':
       return { did: `sent back ${reply.length - expected.length} bytes more than it got (${showBytes(reply.subarray(expected.length))} at the end).`,
@@ -249,15 +256,17 @@ export function judgeConcurrent(seen: ConcurrentObservation, what: 'message' | '
 }
 
 /** After bad clients (named in `after`), did a normal client still get its answer? */
-export function judgeSurvives(answered: boolean, after: string, fault?: string): Verdict {
+export function judgeSurvives(answered: boolean, after: string, fault?: string, proto: 'TCP' | 'UDP' = 'TCP'): Verdict {
   if (answered) return pass(`after ${after}, a normal client was still answered.`);
   return problem('fail', `after ${after}, a normal client was not answered.`,
     fault ?? 'stopped answering: it hangs, or its loop ended.',
-    'one client must never stop the server: catch the exceptions of one connection (try/except around its handling) and go back to accept().');
+    proto === 'TCP'
+      ? 'one client must never stop the server: catch the exceptions of one connection (try/except around its handling) and go back to accept().'
+      : 'one datagram must never stop the server: catch the exceptions of one datagram (try/except around its handling) and go back to recvfrom().');
 }
 
 /** A check ran, and afterwards the server no longer listened: the check failed, whatever it saw. */
-export function markDied(verdict: Verdict, output?: string): Verdict {
+export function markDied(verdict: Verdict, output?: string, proto: 'TCP' | 'UDP' = 'TCP'): Verdict {
   const did = /^what it did: (.*)$/m.exec(verdict.detail)?.[1];
   const change = /^what to change: (.*)$/m.exec(verdict.detail)?.[1];
   const catchAll = 'catch the errors of one client (try/except around the handling of one connection or datagram), ' +
@@ -265,7 +274,7 @@ export function markDied(verdict: Verdict, output?: string): Verdict {
   return {
     status: 'fail',
     summary: verdict.status === 'pass' ? 'the server died during this check.' : `the server died during this check; ${verdict.summary}`,
-    detail: `what it did: ${did ? `${did} ` : ''}Then it stopped accepting connections: an uncaught exception ended it${output === undefined ? '' : ' (its output is below)'}.\n` +
+    detail: `what it did: ${did ? `${did} ` : ''}Then it ${proto === 'TCP' ? 'stopped accepting connections' : 'stopped answering (its port is closed: ICMP port unreachable)'}: an uncaught exception ended it${output === undefined ? '' : ' (its output is below)'}.\n` +
       `what to change: ${change && /try\/except/.test(change) ? change : change ? `${change} And ${catchAll}` : catchAll[0].toUpperCase() + catchAll.slice(1)}` +
       (output === undefined ? '' : output.trim() ? `\nits output (last lines):\n${output}` : '\nits output: (nothing)'),
   };
@@ -839,7 +848,7 @@ async function runChecks(session: Session, checks: Record<string, { body: CheckB
     session.target.trace(`--- check ${id}`);
     let verdict = await check.body();
     if (check.touchesServer && verdict.status !== 'skip' && !(await stillAlive(session))) {
-      verdict = markDied(verdict, session.run ? lastLines(session.run.server.output) : undefined);
+      verdict = markDied(verdict, session.run ? lastLines(session.run.server.output) : undefined, session.kind === 'udp' ? 'UDP' : 'TCP');
       if (session.run) {
         try {
           await restart(session);
@@ -981,14 +990,18 @@ function udpChecks(session: Session): Record<string, { body: CheckBody; touchesS
   const tries = 3;
   const once = async (message: Buffer) => (await askUdp(target, message, 1)).reply;
   const probe = (body: CheckBody) => ({ body, touchesServer: true });
-  const fromReply = (reply: Buffer | undefined) => ({ reply: reply ?? Buffer.alloc(0), ended: 'silent' as const });
+  const silent = (what: string) => problem('fail', `${what} got no reply within ${target.timeoutMs / 1000} s.`, 'stayed silent.',
+    'answer every datagram with serverSocket.sendto(reply, clientAddress); run the server in a terminal to see whether an exception ended it.');
   return {
     reply: probe(async () => {
       const { reply, refused } = await askUdp(target, SAMPLE, tries);
       if (refused) throw new NothingListens(explainNetworkError(refused, { proto: 'UDP', host: target.host, port: target.port, during: 'connect' }));
       return judgeUdpReply(reply, tries, target.timeoutMs / 1000);
     }),
-    'only-a-z': probe(async () => judgeOnlyAToZ(fromReply(await once(MIXED)))),
+    'only-a-z': probe(async () => {
+      const reply = await once(MIXED);
+      return reply === undefined ? silent('a message mixing upper case, digits, &*!, é and ß') : judgeOnlyAToZ({ reply });
+    }),
     'binary-safe': probe(async () => {
       const reply = await once(ALL_BYTES);
       if (reply === undefined) {
@@ -1012,7 +1025,7 @@ function udpChecks(session: Session): Record<string, { body: CheckBody; touchesS
       await sleep(100);
       garbage.close();
       const { reply } = await askUdp(target, SAMPLE, tries);
-      return judgeSurvives(reply?.equals(labUppercase(SAMPLE)) ?? false, 'a garbage datagram and a client that vanished before its reply');
+      return judgeSurvives(reply?.equals(labUppercase(SAMPLE)) ?? false, 'a garbage datagram and a client that vanished before its reply', undefined, 'UDP');
     }),
   };
 }

@@ -101,7 +101,7 @@ function showChar(c: string, quoted: boolean): string {
 
 /** How a TCP exchange ended: the server closed (FIN), reset (RST), said nothing more, or we had enough. */
 export type TcpEnd = 'closed' | 'reset' | 'silent' | 'enough';
-export interface TcpOutcome { reply: Buffer; ended: TcpEnd }
+export interface TcpOutcome { reply: Buffer; ended: TcpEnd; finSent?: boolean }
 
 /** What a reply to an uppercase request looks like, compared with what the lab's transform gives. */
 export type ReplyShape = 'exact' | 'empty' | 'cut-short' | 'str-upper' | 'swapcase' | 'unchanged' | 'replacement-chars' | 'longer' | 'different';
@@ -237,7 +237,11 @@ export function judgeSplitMessage(outcome: TcpOutcome, sent: Buffer, first: numb
 }
 
 export function judgeHalfClose(outcome: TcpOutcome): Verdict {
-  if (outcome.reply.equals(labUppercase(SAMPLE))) return pass('after the client\'s FIN (shutdown(SHUT_WR)), the reply still came.');
+  if (outcome.reply.equals(labUppercase(SAMPLE))) {
+    return pass(outcome.finSent === false
+      ? 'the reply came before the client\'s FIN (shutdown(SHUT_WR)) was due: this server does not wait for it.'
+      : 'after the client\'s FIN (shutdown(SHUT_WR)), the reply still came.');
+  }
   const { did, change } = explainReply(SAMPLE, outcome, 'the sample sent with FIN right after it');
   return problem('fail', 'the client sent the sample and then FIN (it will send nothing more): the reply did not come.', did,
     `${change} A FIN only means "no more data from the client"; the client still reads the reply.`);
@@ -600,8 +604,8 @@ function connectTcp(target: Target): Promise<net.Socket | { error: unknown }> {
 interface TcpPlan {
   /** Sent in order, SPLIT_GAP_MS apart. */
   parts: Buffer[];
-  /** Send FIN after the last part (shutdown(SHUT_WR)). */
-  fin?: boolean;
+  /** Send FIN (shutdown(SHUT_WR)) this many ms after the last part. */
+  fin?: number;
   /** The reply is complete (stop waiting a moment after this). */
   complete: (reply: Buffer) => boolean;
 }
@@ -621,6 +625,7 @@ function converse(socket: net.Socket, target: Target, plan: TcpPlan): Promise<Tc
     const chunks: Buffer[] = [];
     let finished = false;
     let sending = true;
+    let finSent = false;
     let idle: NodeJS.Timeout | undefined;
     const reply = () => Buffer.concat(chunks);
     const finish = (ended: TcpEnd) => {
@@ -628,7 +633,7 @@ function converse(socket: net.Socket, target: Target, plan: TcpPlan): Promise<Tc
       finished = true;
       clearTimeout(idle);
       hangUp(socket);
-      resolve({ reply: reply(), ended });
+      resolve({ reply: reply(), ended, finSent });
     };
     // Silence is judged from the last thing that happened: our last send, or their last byte.
     const waitForMore = (ms = target.timeoutMs) => {
@@ -652,7 +657,16 @@ function converse(socket: net.Socket, target: Target, plan: TcpPlan): Promise<Tc
         socket.write(part);
         trace(`sent ${part.length} bytes: ${showBytes(part, 4096)}`);
       }
-      if (plan.fin && !finished) { socket.end(); trace('sent FIN (half-close: nothing more from the client)'); }
+      // A server that answers its one recv() and closes at once would cross FINs with ours, and a
+      // simultaneous close leaves TIME_WAIT on its port for 60 s: a server without SO_REUSEADDR (the
+      // handout's) could not bind it again. So the FIN waits a moment, and is not sent once the
+      // server has closed: a reply that came without it came all the same.
+      if (plan.fin !== undefined && plan.parts.length > 0) await sleep(plan.fin);
+      if (plan.fin !== undefined && !finished) {
+        socket.end();
+        finSent = true;
+        trace('sent FIN (half-close: nothing more from the client)');
+      }
       sending = false;
       waitForMore(plan.complete(reply()) ? Math.min(100, target.timeoutMs) : target.timeoutMs);
     })();
@@ -673,6 +687,21 @@ function expectBytes(n: number): (reply: Buffer) => boolean {
 function hangUp(socket: net.Socket, reset = false): void {
   if (socket.destroyed) return;
   if (reset || socket.readableEnded) socket.resetAndDestroy(); else socket.destroy();
+}
+
+/**
+ * Hangs up once the server has closed its side, or after `ms`. A server that answers and closes
+ * at once would otherwise cross FINs with us: a simultaneous close leaves TIME_WAIT on both sides.
+ */
+async function hangUpAfterServer(socket: net.Socket, ms: number): Promise<void> {
+  if (!socket.readableEnded && !socket.destroyed) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      socket.once('end', () => { clearTimeout(timer); resolve(); });
+      socket.once('close', () => { clearTimeout(timer); resolve(); });
+    });
+  }
+  hangUp(socket);
 }
 
 /** An HTTP exchange: the request in parts, the answer read until it is complete or the server closes. */
@@ -847,9 +876,10 @@ async function runChecks(session: Session, checks: Record<string, { body: CheckB
     const check = checks[id];
     session.target.trace(`--- check ${id}`);
     let verdict = await check.body();
+    const last = id === ids[ids.length - 1];
     if (check.touchesServer && verdict.status !== 'skip' && !(await stillAlive(session))) {
       verdict = markDied(verdict, session.run ? lastLines(session.run.server.output) : undefined, session.kind === 'udp' ? 'UDP' : 'TCP');
-      if (session.run) {
+      if (session.run && !last) {
         try {
           await restart(session);
         } catch (err) {
@@ -857,7 +887,7 @@ async function runChecks(session: Session, checks: Record<string, { body: CheckB
           diedDuring = `${id} check, and --run could not start it again`;
           verdict = { ...verdict, detail: `${verdict.detail}\n${err.explanation.message}` };
         }
-      } else diedDuring = `${id} check`;
+      } else if (!session.run) diedDuring = `${id} check`;
     }
     results.push({ id, ...verdict });
   }
@@ -898,7 +928,7 @@ async function restart(session: Session): Promise<void> {
 
 function tcpChecks(session: Session): Record<string, { body: CheckBody; touchesServer: boolean }> {
   const target = session.target;
-  const ask = async (message: Buffer | Buffer[], fin = false): Promise<TcpOutcome> => {
+  const ask = async (message: Buffer | Buffer[], fin?: number): Promise<TcpOutcome> => {
     const parts = Array.isArray(message) ? message : [message];
     const result = await talkTcp(target, { parts, fin, complete: expectBytes(Buffer.concat(parts).length) });
     return 'error' in result ? { reply: Buffer.alloc(0), ended: errorCode(result.error) === 'ETIMEDOUT' ? 'silent' : 'closed' } : result;
@@ -919,7 +949,7 @@ function tcpChecks(session: Session): Record<string, { body: CheckBody; touchesS
     'binary-safe': probe(async () => judgeBinarySafe(await ask(ALL_BYTES))),
     'long-message': probe(async () => judgeLongMessage(await ask(LONG_MESSAGE))),
     'split-message': probe(async () => judgeSplitMessage(await ask([SAMPLE.subarray(0, splitAt), SAMPLE.subarray(splitAt)]), SAMPLE, splitAt)),
-    'half-close': probe(async () => judgeHalfClose(await ask(SAMPLE, true))),
+    'half-close': probe(async () => judgeHalfClose(await ask(SAMPLE, Math.min(100, target.timeoutMs)))),
     concurrent: probe(async () => judgeConcurrent(await secondClientWhileFirstWaits(target, SAMPLE, expectBytes(SAMPLE.length)), 'message')),
     survives: probe(async () => {
       await badClients(target, [Buffer.from('hel')]);
@@ -948,6 +978,7 @@ async function secondClientWhileFirstWaits(target: Target, request: Buffer, comp
     if (answeredAt === undefined && complete(Buffer.concat(chunks))) answeredAt = Date.now();
   });
   second.on('end', () => { if (answeredAt === undefined && chunks.length > 0) answeredAt = Date.now(); });
+  second.resume();
   second.on('error', () => {});
   second.write(request);
   target.trace(`second client sent ${request.length} bytes while the first is silent`);
@@ -958,7 +989,7 @@ async function secondClientWhileFirstWaits(target: Target, request: Buffer, comp
   const firstDone = converse(first, target, { parts: [request], complete });
   for (let waited = 0; answeredAt === undefined && waited < 2 * target.timeoutMs; waited += 20) await sleep(20);
   await firstDone;
-  hangUp(second);
+  await hangUpAfterServer(second, Math.min(200, target.timeoutMs));
   return { answeredWhileFirstWaits: whileWaiting, answeredAfterFirstLeft: answeredAt !== undefined, waitedMs };
 }
 
@@ -975,7 +1006,7 @@ async function badClients(target: Target, resetAfter: Buffer[], extra: Buffer[] 
   const silent = await connectTcp(target);
   if (!('error' in silent)) {
     target.trace('client connects, sends nothing, and closes');
-    await converse(silent, target, { parts: [], fin: true, complete: () => false });
+    await converse(silent, target, { parts: [], fin: 0, complete: () => false });
   }
   for (const request of extra) {
     const other = await talkTcp(target, { parts: [request], complete: () => false });
@@ -1104,7 +1135,7 @@ function webChecks(session: Session, options: WebOptions): Record<string, { body
       const steps: [string, () => Promise<void>][] = [
         ['an empty request (connect, then close)', async () => {
           const s = await connectTcp(target);
-          if (!('error' in s)) await converse(s, target, { parts: [], fin: true, complete: () => false });
+          if (!('error' in s)) await converse(s, target, { parts: [], fin: 0, complete: () => false });
         }],
         ['a garbage request line', async () => { await talkTcp(target, { parts: [Buffer.from('\x16\x03\x01 garbage\r\n\r\n')], complete: () => false }); }],
         ['a client that reset its connection mid-request', () => badResetOnly(target, Buffer.from('GET / HT'))],
@@ -1276,7 +1307,8 @@ async function main(): Promise<void> {
       ? { id, status: 'fail' as const, summary: `nothing answers at ${targetName}.`, detail: `what it did: ${err.explanation.message}\nwhat to change: start the server first, and give lab-check the port the server binds.` }
       : { id, ...skip(`not run: nothing answers at ${targetName}.`) }));
     exitCode = EXIT.unavailable;
-    process.stderr.write(`${PROGRAM}: ${err.explanation.message}\n`);
+    // The text report says it under its first check; beside JSON, stderr is where a person looks.
+    if (invocation.json) process.stderr.write(`${PROGRAM}: ${err.explanation.message}\n`);
   } finally {
     if (session.run?.server) await stopStudentServer(session.run.server);
   }

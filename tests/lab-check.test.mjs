@@ -159,8 +159,9 @@ test('nothing listens: exit 69, the clients\' explanation, and JSON with connect
   const udpPort = await freePort('udp');
   const u = await run('lab-check', ['-t', TIMEOUT, 'udp', '127.0.0.1', String(udpPort)]);
   assert.is(u.code, 69);
-  assert.match(u.stderr, 'ICMP "port unreachable" (UDP itself never reports an error)');
-  assert.match(u.stdout.toString(), /^FAIL reply +nothing answers at 127\.0\.0\.1:\d+\./m);
+  assert.match(u.stdout.toString(), /^FAIL reply +nothing answers at 127\.0\.0\.1:\d+\.\n {7}what it did: nothing listens on UDP port \d+/m);
+  assert.match(u.stdout.toString(), 'ICMP "port unreachable" (UDP itself never reports an error)');
+  assert.is(u.stderr, '', 'the text report says it once, on stdout');
 });
 
 for (const [args, message] of [

@@ -1304,7 +1304,9 @@ async function main(): Promise<void> {
     // Nothing to check at all: the report says so (graders get their JSON), and so does the exit status.
     const first = CHECK_IDS[kind][0];
     results = CHECK_IDS[kind].map((id) => (id === first
-      ? { id, status: 'fail' as const, summary: `nothing answers at ${targetName}.`, detail: `what it did: ${err.explanation.message}\nwhat to change: start the server first, and give lab-check the port the server binds.` }
+      ? { id, status: 'fail' as const, summary: `nothing answers at ${targetName}.`, detail: `what it did: ${err.explanation.message}\nwhat to change: ${session.run
+        ? 'make the --run command start the server on that port (try it by hand in a terminal first).'
+        : 'start the server first, and give lab-check the port the server binds.'}` }
       : { id, ...skip(`not run: nothing answers at ${targetName}.`) }));
     exitCode = EXIT.unavailable;
     // The text report says it under its first check; beside JSON, stderr is where a person looks.

@@ -189,8 +189,8 @@ test('--run: a server that exits before listening: exit 69 with its output; the 
   const port = await freePort();
   const r = await run('lab-check', ['-t', TIMEOUT, 'tcp', '127.0.0.1', String(port), '--run', 'echo "Traceback: no port given"; exit 3']);
   assert.is(r.code, 69, r.stderr);
-  assert.match(r.stderr, 'exited before it listened on TCP port');
-  assert.match(r.stderr, '| Traceback: no port given');
+  assert.match(r.stdout.toString(), 'exited before it listened on TCP port');
+  assert.match(r.stdout.toString(), '| Traceback: no port given');
   const taken = net.createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => taken.once('listening', resolve));
   const t = await run('lab-check', ['-t', TIMEOUT, 'tcp', '127.0.0.1', String(taken.address().port), '--run', 'sleep 30']);

@@ -1294,7 +1294,11 @@ async function main(): Promise<void> {
           'another server (maybe an earlier copy of yours) has it. Stop that one, or pick another port.', EXIT.osErr);
       }
       session.run = { command: invocation.run, server: undefined as unknown as StudentServer, startMs: 10000 };
-      process.on('exit', () => { if (session.run?.server?.child.pid) signalGroup(session.run.server.child.pid, 'SIGKILL'); });
+      // Whatever ends lab-check ends the student's server too: Ctrl-C and kill do not run 'exit' handlers.
+      const stopServerNow = () => { if (session.run?.server?.child.pid) signalGroup(session.run.server.child.pid, 'SIGKILL'); };
+      process.on('exit', stopServerNow);
+      process.once('SIGINT', () => { stopServerNow(); process.exit(130); });
+      process.once('SIGTERM', () => { stopServerNow(); process.exit(143); });
       await startAndWait(session);
     }
     const checks = kind === 'tcp' ? tcpChecks(session) : kind === 'udp' ? udpChecks(session) : webChecks(session, invocation.web!);

@@ -940,8 +940,7 @@ function tcpChecks(session: Session): Record<string, { body: CheckBody; touchesS
       const socket = await connectTcp(target);
       if ('error' in socket) throw new NothingListens(explainNetworkError(socket.error, { proto: 'TCP', host: target.host, port: target.port, during: 'connect' }));
       // Not a silent hang-up: a server that dies of an empty request is the survives check's business.
-      const outcome = await converse(socket, target, { parts: [SAMPLE], complete: expectBytes(SAMPLE.length) });
-      void outcome;
+      await converse(socket, target, { parts: [SAMPLE], complete: expectBytes(SAMPLE.length) });
       return pass(`a connection to ${formatEndpoint(target.host, target.port)} is accepted.`);
     }),
     sample: probe(async () => judgeSample(await ask(SAMPLE))),
@@ -994,7 +993,7 @@ async function secondClientWhileFirstWaits(target: Target, request: Buffer, comp
 }
 
 /** Clients a server meets in the wild: one that resets mid-message, one that connects and says nothing. */
-async function badClients(target: Target, resetAfter: Buffer[], extra: Buffer[] = []): Promise<void> {
+async function badClients(target: Target, resetAfter: Buffer[]): Promise<void> {
   const resetter = await connectTcp(target);
   if (!('error' in resetter)) {
     for (const part of resetAfter) resetter.write(part);
@@ -1007,10 +1006,6 @@ async function badClients(target: Target, resetAfter: Buffer[], extra: Buffer[] 
   if (!('error' in silent)) {
     target.trace('client connects, sends nothing, and closes');
     await converse(silent, target, { parts: [], fin: 0, complete: () => false });
-  }
-  for (const request of extra) {
-    const other = await talkTcp(target, { parts: [request], complete: () => false });
-    void other;
   }
 }
 

@@ -1,7 +1,7 @@
 // lab-check, the real binary, against real servers on loopback: the handout's own programs
 // (tests/peers), a corpus of student servers with one classic mistake each (tests/students), and
 // socklab's own servers. Each row says what lab-check --json must answer, check by check.
-// The runs go four at a time with -t 0.5; lab-check starts and stops each server itself (--run).
+// The runs go four at a time with -t 1; lab-check starts and stops each server itself (--run).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bin, freePort, isRunning, removeLater, removeTempDirs, root, run, startProgram } from './helpers.mjs';
 
-const TIMEOUT = '0.5';
+const TIMEOUT = '1';
 const site = removeLater(mkdtempSync(join(tmpdir(), 'lab-check-site-')));
 // Two letters beyond a-z (é, ß: 2 bytes each in UTF-8), so characters and bytes differ.
 const page = Buffer.from('<html><body><h1>Hello, café</h1><p>straße</p></body></html>\n');

@@ -484,6 +484,8 @@ export function judgeBody(response: HttpResponse, local: Buffer | undefined, loc
     return problem('fail', 'the body is empty.', 'sent no file content after the head.', 'send the file\'s bytes after the empty line that ends the head.');
   }
   if (body.equals(local)) return pass(`the body equals ${localName ?? 'the local file'} byte for byte (${local.length} bytes).`);
+  const cutByLength = wrongLengthCut(response, local);
+  if (cutByLength) return cutByLength;
   if (body.length > local.length && body.subarray(0, local.length).equals(local)) {
     return problem('fail', `the body has ${body.length - local.length} bytes more than ${localName ?? 'the file'}: ${showBytes(body.subarray(local.length))} at the end.`,
       `sent the file and then ${showBytes(body.subarray(local.length))} (the skeleton's connectionSocket.send("\\r\\n".encode()) adds these).`,
@@ -497,6 +499,14 @@ export function judgeBody(response: HttpResponse, local: Buffer | undefined, loc
   return problem('fail', `the body differs from ${localName ?? 'the file'} from byte ${at} on.`,
     `sent ${showBytes(body.subarray(at), 24)} where the file has ${showBytes(local.subarray(at), 24)} (${body.length} bytes for ${local.length}).`,
     'send the file\'s bytes unchanged: open(name, "rb"), read(), sendall().');
+}
+
+/** All the file's bytes were sent, but a wrong Content-Length makes a client keep fewer (or wait for more). */
+function wrongLengthCut(response: HttpResponse, local: Buffer): Verdict | undefined {
+  if (!response.body.equals(local) || bodyOf(response).length === local.length) return undefined;
+  return problem('fail', `every byte of the file was sent, but Content-Length (${response.headers.get('content-length')}) tells the client to keep ${bodyOf(response).length} of its ${local.length} bytes.`,
+    'sent the right bytes under a wrong Content-Length (see the content-length check).',
+    'send Content-Length: len(data), with data the bytes of the file (open(name, "rb").read()).');
 }
 
 export function judgeBinaryBody(path: string, response: HttpResponse | undefined, local: Buffer | undefined, t: number): Verdict {
@@ -517,6 +527,8 @@ export function judgeBinaryBody(path: string, response: HttpResponse | undefined
       : problem('fail', `a binary file (${path}) came back empty.`, 'sent no body.', 'read the file with open(name, "rb") and send its bytes.');
   }
   if (body.equals(local)) return pass(`a binary file (${path}) came back byte-exact (${local.length} bytes).`);
+  const cutByLength = wrongLengthCut(response, local);
+  if (cutByLength) return cutByLength;
   const at = firstDifference(local, body);
   return problem('fail', `a binary file (${path}) came back corrupted: ${body.length} bytes for ${local.length}, different from byte ${at} on.`,
     'changed the bytes: reading in text mode and encoding the str again (or decode(errors=...)) does not give the same bytes back.',

@@ -253,3 +253,14 @@ report('portInUse reads /proc/net: TCP needs LISTEN (0A), any bound UDP socket c
   assert.not.ok(lab.portInUse('tcp', 12001, table));
 });
 report.run();
+
+const length = suite('a wrong Content-Length is blamed, not the bytes');
+length('body and binary-body: all bytes sent under a Content-Length in characters', () => {
+  const file = Buffer.from('<p>café</p>\n');
+  const served = lab.parseHttpResponse(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${file.toString().length}\r\n\r\n`), file]), true);
+  for (const verdict of [lab.judgeBody(served, file), lab.judgeBinaryBody('/a', served, file, 2)]) {
+    assert.is(verdict.status, 'fail');
+    assert.match(verdict.summary, `every byte of the file was sent, but Content-Length (${file.toString().length}) tells the client to keep 12 of its 13 bytes`);
+  }
+});
+length.run();

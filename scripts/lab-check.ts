@@ -409,8 +409,8 @@ export function bodyOf(response: HttpResponse): Buffer {
 }
 
 function noAnswer(path: string, response: HttpResponse | undefined, t: number): string | undefined {
-  if (!response) return `it sent nothing for GET ${path} within ${t} s`;
-  if (response.raw.length === 0) return `it ${response.closed ? 'closed the connection' : 'stayed silent'} without answering GET ${path}`;
+  if (!response) return `sent nothing for GET ${path} within ${t} s`;
+  if (response.raw.length === 0) return `${response.closed ? 'closed the connection' : 'stayed silent'} without answering GET ${path}`;
   return undefined;
 }
 
@@ -855,8 +855,13 @@ async function waitUntilListening(kind: Kind, port: number, server: StudentServe
 
 /** The last lines of a server's output, escaped for the terminal and indented under the check. */
 export function lastLines(output: string, count = 12): string {
-  const lines = output.replace(/\n$/, '').split('\n').slice(-count);
-  return lines.map((l) => `  | ${showText(Buffer.from(l), 200)}`).join('\n');
+  // A server that prints "Ready to serve..." per request would fill the lines before its traceback.
+  const runs: { line: string; times: number }[] = [];
+  for (const line of output.replace(/\n$/, '').split('\n')) {
+    if (runs.length && runs[runs.length - 1].line === line) runs[runs.length - 1].times++;
+    else runs.push({ line, times: 1 });
+  }
+  return runs.slice(-count).map(({ line, times }) => `  | ${showText(Buffer.from(line), 200)}${times > 1 ? `   (${times} times)` : ''}`).join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -264,3 +264,10 @@ length('body and binary-body: all bytes sent under a Content-Length in character
   }
 });
 length.run();
+
+const output = suite('a server\'s output under the check that killed it');
+output('repeated lines are shown once with a count, so the traceback is not crowded out', () => {
+  assert.is(lab.lastLines('Ready to serve...\n'.repeat(7) + 'Traceback (most recent call last):\nIndexError: list index out of range\n', 3),
+    '  | Ready to serve...   (7 times)\n  | Traceback (most recent call last):\n  | IndexError: list index out of range');
+});
+output.run();

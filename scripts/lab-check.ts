@@ -872,7 +872,7 @@ interface Session {
   target: Target;
   /** Makes a normal request and says whether the server still accepts connections. */
   isAlive: () => Promise<boolean>;
-  run?: { command: string; server: StudentServer; startMs: number };
+  run?: { command: string; server?: StudentServer; startMs: number };
 }
 
 type CheckBody = () => Promise<Verdict> | Verdict;
@@ -895,7 +895,7 @@ async function runChecks(session: Session, checks: Record<string, { body: CheckB
     let verdict = await check.body();
     const last = id === ids[ids.length - 1];
     if (check.touchesServer && verdict.status !== 'skip' && !(await stillAlive(session))) {
-      verdict = markDied(verdict, session.run ? lastLines(session.run.server.output) : undefined, session.kind === 'udp' ? 'UDP' : 'TCP');
+      verdict = markDied(verdict, session.run?.server ? lastLines(session.run.server.output) : undefined, session.kind === 'udp' ? 'UDP' : 'TCP');
       if (session.run && !last) {
         try {
           await restart(session);
@@ -914,29 +914,34 @@ async function runChecks(session: Session, checks: Record<string, { body: CheckB
 async function stillAlive(session: Session): Promise<boolean> {
   if (session.run) {
     await sleep(30); // a crash closes the socket a moment before the process is gone
-    if (session.run.server.exited) return false;
+    if (session.run.server?.exited) return false;
   }
-  return (await session.isAlive()) && !(session.run?.server.exited);
+  return (await session.isAlive()) && !(session.run?.server?.exited);
 }
 
 async function startAndWait(session: Session): Promise<void> {
   const run = session.run!;
+  let server: StudentServer;
   for (let attempt = 1; ; attempt++) {
-    run.server = startStudentServer(run.command, session.target.trace);
-    if (await waitUntilListening(session.kind, session.target.port, run.server, run.startMs)) return;
+    server = run.server = startStudentServer(run.command, session.target.trace);
+    if (await waitUntilListening(session.kind, session.target.port, server, run.startMs)) return;
     // A connection of the dead server may still hold the port for a moment: try again, briefly.
-    if (attempt === 5 || !/address already in use/i.test(run.server.output)) break;
+    if (attempt === 5 || !/address already in use/i.test(server.output)) break;
     await sleep(300);
   }
-  const output = lastLines(run.server.output);
-  await stopStudentServer(run.server);
-  const what = run.server.exited ? 'exited before it listened' : `did not listen within ${run.startMs / 1000} s`;
+  const output = lastLines(server.output);
+  await stopStudentServer(server);
+  const what = server.exited ? 'exited before it listened' : `did not listen within ${run.startMs / 1000} s`;
+  const why = /address already in use/i.test(server.output)
+    ? 'The port is still held: by another program, or by a connection of the server\'s last run that the kernel keeps ' +
+      'for 60 s (TIME_WAIT); serverSocket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind() lets it bind anyway.'
+    : 'Does it take that port from its command line?';
   throw new NothingListens(new ExplainedError(`--run: "${run.command}" ${what} on ${session.kind === 'udp' ? 'UDP' : 'TCP'} ` +
-    `port ${session.target.port}. Does it take that port from its command line? Its output:\n${output || '  | (nothing)'}`, EXIT.unavailable));
+    `port ${session.target.port}. ${why} Its output:\n${output || '  | (nothing)'}`, EXIT.unavailable));
 }
 
 async function restart(session: Session): Promise<void> {
-  await stopStudentServer(session.run!.server);
+  if (session.run?.server) await stopStudentServer(session.run.server);
   session.target.trace('--run: starting the server again for the remaining checks');
   await startAndWait(session);
 }
@@ -1305,7 +1310,7 @@ async function main(): Promise<void> {
         throw new ExplainedError(`--run: ${kind === 'udp' ? 'UDP' : 'TCP'} port ${target.port} is already in use before your server starts: ` +
           'another server (maybe an earlier copy of yours) has it. Stop that one, or pick another port.', EXIT.osErr);
       }
-      session.run = { command: invocation.run, server: undefined as unknown as StudentServer, startMs: 10000 };
+      session.run = { command: invocation.run, startMs: 10000 };
       // Whatever ends lab-check ends the student's server too: Ctrl-C and kill do not run 'exit' handlers.
       const stopServerNow = () => { if (session.run?.server?.child.pid) signalGroup(session.run.server.child.pid, 'SIGKILL'); };
       process.on('exit', stopServerNow);

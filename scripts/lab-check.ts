@@ -183,16 +183,23 @@ function explainReply(sent: Buffer, outcome: TcpOutcome | { reply: Buffer }, how
   }
 }
 
+/** The one sentence for a check whose message got nothing back at all, or else `otherwise`. */
+function summaryOf(what: string, outcome: TcpOutcome | { reply: Buffer }, otherwise: string): string {
+  if (outcome.reply.length > 0) return otherwise;
+  const ended = 'ended' in outcome ? outcome.ended : 'silent';
+  return `${what} got no reply${ended === 'silent' ? '' : ended === 'reset' ? ': the server reset the connection' : ': the server closed the connection'}.`;
+}
+
 export function judgeSample(outcome: TcpOutcome | { reply: Buffer }): Verdict {
   if (outcome.reply.equals(labUppercase(SAMPLE))) return pass('"hello, welcome" came back as "HELLO, WELCOME".');
   const { did, change } = explainReply(SAMPLE, outcome, 'the handout\'s sample "hello, welcome"');
-  return problem('fail', 'the handout\'s sample did not come back as "HELLO, WELCOME".', did, change);
+  return problem('fail', summaryOf('the handout\'s sample "hello, welcome"', outcome, 'the handout\'s sample did not come back as "HELLO, WELCOME".'), did, change);
 }
 
 export function judgeOnlyAToZ(outcome: TcpOutcome | { reply: Buffer }): Verdict {
   if (outcome.reply.equals(labUppercase(MIXED))) return pass('only a-z changed: upper case, digits, &*!, é and ß came back byte for byte.');
   const { did, change } = explainReply(MIXED, outcome, 'a message mixing upper case, digits, &*!, é and ß');
-  return problem('fail', 'a message mixing upper case, digits, &*!, é and ß came back with more than a-z changed.', did, change);
+  return problem('fail', summaryOf('a message mixing upper case, digits, &*!, é and ß', outcome, 'a message mixing upper case, digits, &*!, é and ß came back with more than a-z changed.'), did, change);
 }
 
 export function judgeBinarySafe(outcome: TcpOutcome | { reply: Buffer }): Verdict {
@@ -204,7 +211,7 @@ export function judgeBinarySafe(outcome: TcpOutcome | { reply: Buffer }): Verdic
       'do not decode(): call upper() on the bytes recv() returned (bytes.upper() changes only a-z).');
   }
   const { did, change } = explainReply(ALL_BYTES, outcome, 'all 256 byte values');
-  return problem('fail', 'a message holding all 256 byte values came back changed.', did, change);
+  return problem('fail', summaryOf('a message holding all 256 byte values', outcome, 'a message holding all 256 byte values came back changed.'), did, change);
 }
 
 export function judgeLongMessage(outcome: TcpOutcome): Verdict {
@@ -219,7 +226,7 @@ export function judgeLongMessage(outcome: TcpOutcome): Verdict {
       'loop: while True: data = recv(1024); if not data: break; send(data.upper()). Then close().');
   }
   const { did, change } = explainReply(LONG_MESSAGE, outcome, `a ${LONG_MESSAGE.length}-byte message`);
-  return problem('fail', `a ${LONG_MESSAGE.length}-byte message came back wrong.`, did, change);
+  return problem('fail', summaryOf(`a ${LONG_MESSAGE.length}-byte message`, outcome, `a ${LONG_MESSAGE.length}-byte message came back wrong.`), did, change);
 }
 
 /** A message sent in two parts SPLIT_GAP_MS apart: the first part is `first` bytes of `sent`. */
@@ -233,7 +240,7 @@ export function judgeSplitMessage(outcome: TcpOutcome, sent: Buffer, first: numb
       'keep calling recv() until it returns b\'\', sending each piece back as it comes.');
   }
   const { did, change } = explainReply(sent, outcome, `a message in two segments ${SPLIT_GAP_MS} ms apart`);
-  return problem('fail', `a message sent in two segments ${SPLIT_GAP_MS} ms apart came back wrong.`, did, change);
+  return problem('fail', summaryOf(`a message sent in two segments ${SPLIT_GAP_MS} ms apart`, outcome, `a message sent in two segments ${SPLIT_GAP_MS} ms apart came back wrong.`), did, change);
 }
 
 export function judgeHalfClose(outcome: TcpOutcome): Verdict {

@@ -271,3 +271,14 @@ output('repeated lines are shown once with a count, so the traceback is not crow
     '  | Ready to serve...   (7 times)\n  | Traceback (most recent call last):\n  | IndexError: list index out of range');
 });
 output.run();
+
+const silence = suite('a server that says nothing is said to say nothing');
+silence('each uppercase check\'s sentence names silence, a close or a reset, not a "wrong reply"', () => {
+  const none = (ended) => ({ reply: Buffer.alloc(0), ended });
+  assert.is(lab.judgeSample(none('silent')).summary, 'the handout\'s sample "hello, welcome" got no reply.');
+  assert.is(lab.judgeOnlyAToZ(none('closed')).summary, 'a message mixing upper case, digits, &*!, é and ß got no reply: the server closed the connection.');
+  assert.is(lab.judgeBinarySafe(none('silent')).summary, 'a message holding all 256 byte values got no reply.');
+  assert.is(lab.judgeLongMessage(none('closed')).summary, 'a 3000-byte message got no reply: the server closed the connection.');
+  assert.is(lab.judgeSplitMessage(none('reset'), Buffer.from('hello, welcome'), 7).summary, 'a message sent in two segments 300 ms apart got no reply: the server reset the connection.');
+});
+silence.run();

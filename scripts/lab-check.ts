@@ -1170,7 +1170,8 @@ function webChecks(session: Session, options: WebOptions): Record<string, { body
         if (!isRightAnswer(response, expectedBody())) {
           const died = response === undefined;
           return judgeSurvives(false, what, died
-            ? `stopped answering after ${what} (the skeleton's message.split()[1] raises IndexError on an empty request, and only IOError is caught).`
+            ? `stopped answering after ${what}${what.startsWith('an empty request')
+              ? ' (the skeleton\'s message.split()[1] raises IndexError on an empty request, and only IOError is caught)' : ''}.`
             : `did not answer a normal request right after ${what}.`);
         }
       }

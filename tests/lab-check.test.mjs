@@ -164,7 +164,7 @@ test('nothing listens: exit 69, the clients\' explanation, and JSON with connect
   assert.is(u.stderr, '', 'the text report says it once, on stdout');
 });
 
-for (const [args, message] of [
+const USAGE_MISTAKES = [
   [[], 'missing what to check: tcp, udp or web'],
   [['ftp', '127.0.0.1', '21'], 'unknown kind "ftp"'],
   [['tcp', '127.0.0.1'], 'missing PORT'],
@@ -175,15 +175,19 @@ for (const [args, message] of [
   [['tcp', '127.0.0.1', '12000', 'python3', 'TCPServer.py'], 'quote the --run command'],
   [['web', '127.0.0.1', '6789', '/a', '--local', '/nonexistent/lab-check'], '--local /nonexistent/lab-check: cannot read it (ENOENT)'],
   [['tcp', '127.0.0.1', '12000', '-t', '0'], 'bad --timeout "0"'],
-]) {
-  test(`usage: lab-check ${args.join(' ')} -> exit 64, one line`, async () => {
-    const r = await run('lab-check', args);
-    assert.is(r.code, 64, r.stderr);
-    assert.is(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, message);
-    assert.is(r.stdout.length, 0);
-  });
-}
+];
+test('usage mistakes: exit 64 and one line that says what was wrong', async () => {
+  // All at once: each is a start of the 110 MB binary and nothing more.
+  const results = await Promise.all(USAGE_MISTAKES.map(([args]) => run('lab-check', args)));
+  for (const [i, r] of results.entries()) {
+    const [args, message] = USAGE_MISTAKES[i];
+    const what = `lab-check ${args.join(' ')}: ${r.stderr}`;
+    assert.is(r.code, 64, what);
+    assert.is(r.stderr.trimEnd().split('\n').length, 1, what);
+    assert.match(r.stderr, message, what);
+    assert.is(r.stdout.length, 0, what);
+  }
+});
 
 test('--run: a server that exits before listening: exit 69 with its output; the port taken already: exit 71', async () => {
   const port = await freePort();
@@ -223,6 +227,15 @@ test('-v shows every byte, and nothing from the wire reaches the terminal raw', 
   assert.not.match(everything, /[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/, 'no control characters but newline and tab');
   assert.match(r.stderr, /lab-check: sent 14 bytes: "hello, welcome"/);
   assert.match(r.stderr, /received \d+ bytes: "\\x1b\[2J\\x1b\]0;owned\\x07\\r\\x9b31m/);
+});
+
+test('IPv6: socklab\'s tcp-server on ::1 passes every check; the target is written [::1]:PORT', async () => {
+  const port = await freePort('tcp', '::1');
+  const r = await run('lab-check', ['--json', '-t', TIMEOUT, 'tcp', '::1', String(port), '--run', `'${bin('tcp-server')}' ::1 ${port}`]);
+  assert.is(r.code, 0, r.stdout.toString() + r.stderr);
+  const report = JSON.parse(r.stdout.toString());
+  assert.is(report.target, `[::1]:${port}`);
+  assert.equal(report.counts, { pass: 9, warn: 0, fail: 0, skip: 0 });
 });
 
 test('socklab lab-check: the multi-call binary runs it too', async () => {

@@ -430,6 +430,12 @@ async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse
   if (options.once || options.isStopping()) res.setHeader('Connection', 'close');
 
   // Step 1: parse the request.
+  if (req.httpVersion === '0.9') {
+    // llhttp reads a request line without a version as HTTP/0.9, which had no headers and no
+    // status line; nothing sends it any more, but a student typing into nc forgets the version.
+    res.setHeader('Connection', 'close');
+    return sendError(req, res, 400, 'The request line has no HTTP version: end it with HTTP/1.1, as in "GET /index.html HTTP/1.1".', options);
+  }
   if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
     return sendError(req, res, 505, `HTTP/${req.httpVersion} is not spoken here; use HTTP/1.1 or HTTP/1.0.`, options);
   }
@@ -439,9 +445,8 @@ async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse
     res.setHeader('Connection', 'close');
     return sendError(req, res, framing.status, framing.why, options);
   }
-  if (req.httpVersion === '1.1' && req.headers.host === undefined) {
-    return sendError(req, res, 400, 'An HTTP/1.1 request must have a Host header.', options);
-  }
+  const hostProblem = checkHost(req);
+  if (hostProblem) return sendError(req, res, 400, hostProblem, options);
   const target = req.url ?? '';
   if (target.length > MAX_URL_LENGTH) {
     return sendError(req, res, 414, `The request target is ${target.length} bytes long; the limit is ${MAX_URL_LENGTH}.`, options);
@@ -496,6 +501,35 @@ async function answerFolder(req: http.IncomingMessage, res: http.ServerResponse,
 interface Target { segments: string[]; trailingSlash: boolean; query: string; shown: string }
 
 /**
+ * RFC 9112 §3.2: exactly one Host line on HTTP/1.1 (at most one on 1.0), whose value is a valid
+ * `host[:port]` (possibly empty). A server that picks one of two Host lines, or reads a host with
+ * "@" or "/" in it, may disagree with a proxy in front about which site was asked for.
+ */
+function checkHost(req: http.IncomingMessage): string | undefined {
+  let count = 0;
+  let value = '';
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host') {
+      count += 1;
+      value = req.rawHeaders[i + 1];
+    }
+  }
+  if (count > 1) return 'The request has more than one Host header line.';
+  if (count === 0) return req.httpVersion === '1.1' ? 'An HTTP/1.1 request must have a Host header.' : undefined;
+  return isValidAuthority(value) ? undefined : 'The Host header is not a valid host[:port].';
+}
+
+/**
+ * `uri-host [ ":" port ]` (RFC 3986 §3.2.2): an [IPv6] literal or a reg-name of unreserved,
+ * sub-delims and %-escapes (which covers IPv4), then an optional port up to 65535. No userinfo
+ * ("@"), no "/", no spaces.
+ */
+function isValidAuthority(authority: string): boolean {
+  const m = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d*))?$/.exec(authority);
+  return m !== null && (m[1] === undefined || m[1] === '' || Number(m[1]) <= 65535);
+}
+
+/**
  * RFC 9112 §6.3: a request body with Transfer-Encoding is framed only if "chunked" is its final
  * coding; any other is a framing the server cannot follow (400, then close: llhttp would read
  * "xchunked" as no body and answer with keep-alive on a connection it then dropped). A coding
@@ -520,7 +554,8 @@ type ParsedTarget = Target | { status: 400 | 403; why: string };
  */
 function parseTarget(target: string): ParsedTarget {
   // Absolute-form (RFC 9112 §3.2.2), as sent to proxies: an origin server uses only its path.
-  const absolute = /^https?:\/\/[^/?#]*/i.exec(target);
+  const absolute = /^https?:\/\/([^/?#]*)/i.exec(target);
+  if (absolute && !isValidAuthority(absolute[1])) return { status: 400, why: 'The host in the request target is not a valid host[:port].' };
   const rest = absolute ? target.slice(absolute[0].length) || '/' : target;
   if (!rest.startsWith('/')) return { status: 400, why: 'The request target must be a path starting with "/".' };
   const queryAt = rest.search(/[?#]/);
@@ -677,69 +712,137 @@ async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, { 
       if (segments) options.cache.remember(segments, stats, { ...facts, body: buffer });
       return serveBytes(req, res, facts, buffer, streamed, options);
     }
-    const range = answerHead(req, res, facts, options);
-    if (range === undefined) return;
-    const body = file.createReadStream({ start: range.start, end: range.end, autoClose: true });
+    const plan = answerHead(req, res, facts, options);
+    if (plan === undefined) return;
     streaming = true;
-    body.on('data', (chunk: string | Buffer) => { streamed.bytes += chunk.length; });
-    // pipeline closes the file when the client goes away mid-transfer; that is not our error.
-    // The file is read only up to the length announced, so a file that grows sends no more.
-    if (!await pipeline(body, res, { end: false }).then(() => true, () => false)) return void res.destroy();
-    const announced = range.end - range.start + 1;
-    if (streamed.bytes < announced) {
-      // The file shrank while it was sent: the body is short of its Content-Length, so the
-      // client would read whatever comes next (the next pipelined answer) as the rest of it.
-      // Closing at once is the only way to tell it the body was cut.
-      console.error(`${PROGRAM}: ${escapeLogField(path)} shrank while it was sent: ${streamed.bytes} of ${announced} bytes; connection closed`);
-      return void res.destroy();
-    }
-    res.end();
+    await sendFromFile(res, file, path, plan, streamed);
   } finally {
     if (!streaming) await file.close();
+  }
+}
+
+/**
+ * Sends the planned parts from the open file, each read only up to the length announced (a file
+ * that grows sends no more), and closes the file. A file that shrinks while it is sent leaves the
+ * body short of its Content-Length, so the client would read whatever comes next (the next
+ * pipelined answer) as the rest of it: the connection is closed at once, the only way to tell it
+ * the body was cut.
+ */
+async function sendFromFile(res: http.ServerResponse, file: fs.promises.FileHandle, path: string, plan: BodyPlan,
+  streamed: { bytes: number }): Promise<void> {
+  try {
+    for (const part of plan.parts) {
+      if (part.head.length > 0) res.write(part.head);
+      streamed.bytes += part.head.length;
+      const wanted = part.end - part.start + 1;
+      let got = 0;
+      const body = file.createReadStream({ start: part.start, end: part.end, autoClose: false });
+      // Counted as it goes: the log of an answer cut short says how much did go out.
+      body.on('data', (chunk: string | Buffer) => { got += chunk.length; streamed.bytes += chunk.length; });
+      // pipeline ends the read when the client goes away mid-transfer; that is not our error.
+      const sent = await pipeline(body, res, { end: false }).then(() => true, () => false);
+      if (!sent) return void res.destroy();
+      if (got < wanted) {
+        console.error(`${PROGRAM}: ${escapeLogField(path)} shrank while it was sent: ${got} of ${wanted} bytes; connection closed`);
+        return void res.destroy();
+      }
+    }
+    streamed.bytes += plan.tail.length;
+    res.end(plan.tail.length > 0 ? plan.tail : undefined);
+  } finally {
+    await file.close();
   }
 }
 
 /** The same answers as serveFile, for a file whose bytes are in memory. */
 function serveBytes(req: http.IncomingMessage, res: http.ServerResponse, facts: FileFacts, body: Buffer,
   streamed: { bytes: number }, options: ServeOptions): void {
-  const range = answerHead(req, res, facts, options);
-  if (range === undefined) return;
-  streamed.bytes = range.end - range.start + 1;
-  res.end(range.start === 0 && range.end === body.length - 1 ? body : body.subarray(range.start, range.end + 1));
+  const plan = answerHead(req, res, facts, options);
+  if (plan === undefined) return;
+  const [first] = plan.parts;
+  if (plan.parts.length === 1 && first.start === 0 && first.end === body.length - 1) {
+    streamed.bytes = body.length;
+    return void res.end(body);
+  }
+  const pieces = plan.parts.flatMap((part) => [part.head, body.subarray(part.start, part.end + 1)]);
+  const whole = Buffer.concat([...pieces, plan.tail]);
+  streamed.bytes = whole.length;
+  res.end(whole);
+}
+
+/** What a 200 or 206 body is made of: byte ranges of the file, each after its own part head. */
+interface BodyPlan {
+  parts: { head: Buffer; start: number; end: number }[];
+  /** The multipart body's closing delimiter; empty for one range. */
+  tail: Buffer;
 }
 
 /**
- * Decides the status from the request's conditions and range, and writes the head. Returns the
- * byte range still to send, or undefined when the answer is complete (304, 416, HEAD, empty).
+ * Decides the status from the request's preconditions and ranges, and writes the head. Returns
+ * what the body is to hold, or undefined when the answer is complete (304, 412, 416, HEAD, empty).
  */
 function answerHead(req: http.IncomingMessage, res: http.ServerResponse, facts: FileFacts,
-  options: ServeOptions): { start: number; end: number } | undefined {
-  const validators = { ETag: facts.etag, 'Last-Modified': facts.lastModified };
-  if (isNotModified(req, facts.etag, facts.mtimeMs)) {
-    writeHead(res, 304, validators, options);
+  options: ServeOptions): BodyPlan | undefined {
+  const verdict = checkPreconditions(req, facts);
+  if (verdict === 304) {
+    // RFC 9110 §15.4.5: a 304 repeats the ETag; Last-Modified, the weaker validator, only without one.
+    writeHead(res, 304, { ETag: facts.etag }, options);
     res.end();
     return undefined;
   }
-  const range = rangeAskedFor(req, facts.etag, facts.lastModified, facts.size);
-  if (range === 'unsatisfiable') {
+  if (verdict === 412) {
+    sendError(req, res, 412, 'The file is not the version this request is conditional on (If-Match or If-Unmodified-Since).', options);
+    return undefined;
+  }
+  const ranges = rangesToSend(req, facts);
+  if (ranges === 'unsatisfiable') {
     sendError(req, res, 416, `The file has ${facts.size} bytes; the range asked for is outside it.`,
       options, { 'Content-Range': `bytes */${facts.size}` });
     return undefined;
   }
-  const { start, end } = range ?? { start: 0, end: facts.size - 1 };
-  const length = end - start + 1;
-  writeHead(res, range ? 206 : 200, {
-    'Content-Type': facts.contentType,
-    'Content-Length': length,
-    ...validators,
-    'Accept-Ranges': 'bytes',
-    ...(range ? { 'Content-Range': `bytes ${start}-${end}/${facts.size}` } : {}),
-  }, options);
-  if (req.method === 'HEAD' || length === 0) {
+  const validators = { ETag: facts.etag, 'Last-Modified': facts.lastModified, 'Accept-Ranges': 'bytes' };
+  let plan: BodyPlan;
+  if (ranges === undefined) {
+    plan = { parts: [{ head: EMPTY, start: 0, end: facts.size - 1 }], tail: EMPTY };
+    writeHead(res, 200, { 'Content-Type': facts.contentType, 'Content-Length': facts.size, ...validators }, options);
+  } else if (ranges.length === 1) {
+    const [{ start, end }] = ranges;
+    plan = { parts: [{ head: EMPTY, start, end }], tail: EMPTY };
+    writeHead(res, 206, {
+      'Content-Type': facts.contentType, 'Content-Length': end - start + 1, ...validators,
+      'Content-Range': `bytes ${start}-${end}/${facts.size}`,
+    }, options);
+  } else {
+    plan = multipartPlan(ranges, facts);
+    const length = plan.parts.reduce((sum, p) => sum + p.head.length + p.end - p.start + 1, plan.tail.length);
+    writeHead(res, 206, {
+      'Content-Type': `multipart/byteranges; boundary=${plan.tail.toString('latin1').slice(4, -4)}`,
+      'Content-Length': length, ...validators,
+    }, options);
+  }
+  if (req.method === 'HEAD' || facts.size === 0) {
     res.end();
     return undefined;
   }
-  return { start, end };
+  return plan;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * RFC 9110 §14.6 / Appendix A: each range as its own part, with its Content-Type and
+ * Content-Range. The boundary is derived from the ETag, so it is the same for every request of
+ * one version of the file, and cannot occur in a part head.
+ */
+function multipartPlan(ranges: ByteRange[], facts: FileFacts): BodyPlan {
+  const boundary = `socklab-${facts.etag.replace(/"/g, '')}`;
+  const parts = ranges.map(({ start, end }, i) => ({
+    head: Buffer.from(`${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${facts.contentType}\r\n` +
+      `Content-Range: bytes ${start}-${end}/${facts.size}\r\n\r\n`, 'latin1'),
+    start,
+    end,
+  }));
+  return { parts, tail: Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1') };
 }
 
 // ---- Small files kept in memory ----
@@ -800,17 +903,106 @@ function smallFileCache(maxFiles: number, maxBytes: number) {
   };
 }
 
-/** RFC 9110 §13.1: If-None-Match wins over If-Modified-Since; ETags compare weakly for GET. */
-function isNotModified(req: http.IncomingMessage, etag: string, mtimeMs: number): boolean {
-  const noneMatch = req.headers['if-none-match'];
-  if (noneMatch !== undefined) {
-    return noneMatch.trim() === '*' || noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+/**
+ * RFC 9110 §13.2.2, in its order: If-Match (strong comparison), else If-Unmodified-Since, fail
+ * with 412; then If-None-Match (weak comparison), else If-Modified-Since, give 304 for GET and
+ * HEAD. If-Range is weighed with the range. Without If-Match, a download manager that guards a
+ * resumed download with it got 200 or 206 for another version and stitched a corrupt file.
+ */
+function checkPreconditions(req: http.IncomingMessage, facts: FileFacts): 'proceed' | 304 | 412 {
+  const { 'if-match': ifMatch, 'if-none-match': ifNoneMatch } = req.headers;
+  // HTTP dates have whole seconds; the file's time has milliseconds.
+  const modified = Math.floor(facts.mtimeMs / 1000) * 1000;
+  if (ifMatch !== undefined) {
+    if (!matchesEntityTag(ifMatch, facts.etag, 'strong')) return 412;
+  } else {
+    // A date that is no HTTP-date is ignored (§13.1.4).
+    const since = parseHttpDate(req.headers['if-unmodified-since']);
+    if (since !== undefined && modified > since) return 412;
   }
+  if (ifNoneMatch !== undefined) return matchesEntityTag(ifNoneMatch, facts.etag, 'weak') ? 304 : 'proceed';
+  // §13.1.3: a date that is no HTTP-date, or one later than now, is ignored (a 304 for "3000",
+  // or for a clock ahead of ours, would pin a stale copy).
   const since = parseHttpDate(req.headers['if-modified-since']);
-  // RFC 9110 §13.1.3: a date that is not an HTTP-date, or one later than now, is ignored (a 304
-  // for "3000" or for a clock ahead of ours would pin a stale copy). HTTP dates have whole
-  // seconds; the file's time has milliseconds.
-  return since !== undefined && since <= Date.now() && Math.floor(mtimeMs / 1000) * 1000 <= since;
+  return since !== undefined && since <= Date.now() && modified <= since ? 304 : 'proceed';
+}
+
+/**
+ * Whether a list of entity tags (or "*") names this file's ETag. Strong comparison (If-Match,
+ * If-Range) never matches a weak tag W/"..."; weak comparison (If-None-Match) ignores the W/.
+ */
+function matchesEntityTag(list: string, etag: string, how: 'strong' | 'weak'): boolean {
+  if (list.trim() === '*') return true;
+  return (list.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => (how === 'weak' ? tag.replace(/^W\//, '') : tag) === etag);
+}
+
+interface ByteRange { start: number; end: number }
+
+/** Apache's MaxRanges default is 200; no client asks for more than a few. */
+const MAX_RANGES = 100;
+
+/**
+ * The ranges to send, sorted and merged, or undefined for the whole file (no Range, an If-Range
+ * for another version, a Range that is not valid syntax, more than MAX_RANGES ranges, or ranges
+ * that would cost more than the file), or 'unsatisfiable' (416) when none overlaps the file.
+ * RFC 9110 §14.2 lets a server ignore a Range it will not honour; an invalid one (bytes=20-10,
+ * bytes=alpha, lines=1-2) is ignored rather than refused, as nginx and Apache do. Overlapping and
+ * adjacent ranges are merged, the guard Apache needed after CVE-2011-3192 (one request asking for
+ * thousands of overlapping ranges of one file).
+ */
+function rangesToSend(req: http.IncomingMessage, facts: FileFacts): ByteRange[] | 'unsatisfiable' | undefined {
+  const header = req.headers.range;
+  if (header === undefined) return undefined;
+  const ifRange = req.headers['if-range'] as string | undefined;
+  // §13.1.5: an entity tag compares strongly; a date must be exactly the file's Last-Modified.
+  if (ifRange !== undefined && !(ifRange.startsWith('"') || ifRange.startsWith('W/')
+    ? matchesEntityTag(ifRange, facts.etag, 'strong') : ifRange === facts.lastModified)) return undefined;
+  const ranges = parseByteRanges(header, facts.size);
+  if (ranges === undefined || ranges === 'unsatisfiable') return ranges;
+  const merged = mergeRanges(ranges);
+  // Part heads cost about 100 bytes each: several ranges that cover nearly all of the file are
+  // cheaper as the file itself.
+  const cost = merged.reduce((sum, r) => sum + r.end - r.start + 1 + (merged.length > 1 ? 100 : 0), 0);
+  if (merged.length > 1 && cost >= facts.size) return undefined;
+  return merged;
+}
+
+/**
+ * `bytes=a-b, a-, -n, ...` (RFC 9110 §14.1.2; the unit is case-insensitive) clipped to a file of
+ * `size` bytes: the satisfiable ranges in the order given, 'unsatisfiable' if none is, undefined
+ * if the header is not valid syntax or asks for more than MAX_RANGES ranges.
+ */
+function parseByteRanges(header: string, size: number): ByteRange[] | 'unsatisfiable' | undefined {
+  const m = /^bytes=(.*)$/i.exec(header.trim());
+  if (!m) return undefined;
+  const specs = m[1].split(',').map((spec) => spec.trim()).filter((spec) => spec !== '');
+  if (specs.length === 0 || specs.length > MAX_RANGES) return undefined;
+  const ranges: ByteRange[] = [];
+  for (const spec of specs) {
+    const r = /^(\d*)-(\d*)$/.exec(spec);
+    if (!r || (r[1] === '' && r[2] === '')) return undefined;
+    if (r[1] === '') {
+      const suffix = Number(r[2]);
+      if (suffix > 0 && size > 0) ranges.push({ start: Math.max(0, size - suffix), end: size - 1 });
+      continue;
+    }
+    const start = Number(r[1]);
+    if (r[2] !== '' && Number(r[2]) < start) return undefined;
+    if (start < size) ranges.push({ start, end: r[2] === '' ? size - 1 : Math.min(Number(r[2]), size - 1) });
+  }
+  return ranges.length > 0 ? ranges : 'unsatisfiable';
+}
+
+/** Sorted by start; overlapping or adjacent ranges become one. */
+function mergeRanges(ranges: ByteRange[]): ByteRange[] {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  const merged: ByteRange[] = [{ ...sorted[0] }];
+  for (const r of sorted.slice(1)) {
+    const last = merged[merged.length - 1];
+    if (r.start <= last.end + 1) last.end = Math.max(last.end, r.end);
+    else merged.push({ ...r });
+  }
+  return merged;
 }
 
 const HTTP_DATE_FORMS = [
@@ -845,31 +1037,6 @@ function parseHttpDate(text: string | undefined): number | undefined {
   return Date.UTC(year, month, day, h, m, Math.min(s, 59));
 }
 
-/**
- * A single range `bytes=a-b`, `bytes=a-` or `bytes=-n`, clipped to the file. Anything else
- * (several ranges, garbage, or an If-Range for another version of the file) means the whole
- * file, which RFC 9110 §14.2 allows.
- */
-function rangeAskedFor(req: http.IncomingMessage, etag: string, lastModified: string, size: number):
-  { start: number; end: number } | 'unsatisfiable' | undefined {
-  const header = req.headers.range;
-  if (header === undefined) return undefined;
-  const ifRange = req.headers['if-range'];
-  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (m[2] !== '' && Number(m[2]) < start) return undefined;
-  if (start >= size) return 'unsatisfiable';
-  return { start, end };
-}
-
 function contentTypeFor(path: string): string {
   const type = mimeLookup(extname(path).slice(1).toLowerCase()) ?? 'application/octet-stream';
   const isText = type.startsWith('text/') || type === 'application/json' || type.endsWith('+xml');
@@ -888,29 +1055,77 @@ function redirectToFolder(req: http.IncomingMessage, res: http.ServerResponse, s
 
 async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, folder: OpenFile, shown: string,
   atRoot: boolean, options: ServeOptions): Promise<void> {
-  let entries: fs.Dirent[];
+  // Through the open descriptor, not by name: the folder checked is the folder listed.
+  const here = `/proc/self/fd/${folder.file.fd}/`;
+  let names: Buffer[];
   try {
-    // Through the open descriptor, not by name: the folder checked is the folder listed.
-    entries = await fs.promises.readdir(`/proc/self/fd/${folder.file.fd}`, { withFileTypes: true });
+    // As bytes: a name that is not UTF-8 must be recognised as such, not silently mended.
+    names = await fs.promises.readdir(here, { encoding: 'buffer' });
   } catch (err) {
     const code = errorCode(err);
     if (code === 'EMFILE' || code === 'ENFILE') return sendBusy(req, res, options);
     return sendError(req, res, 403, `You may not list ${shown}.`, options);
   }
-  const visible = entries
-    .filter((e) => options.dotfiles || !e.name.startsWith('.'))
-    .map((e) => ({ name: e.name, folder: e.isDirectory() }))
-    .sort((a, b) => Number(b.folder) - Number(a.folder) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  // Percent-encoded links (a name may hold "#", "?", ":" or spaces), HTML-escaped text.
-  const items = [
-    ...(atRoot ? [] : ['<li><a href="../">../</a></li>']),
-    ...visible.map(({ name, folder: isFolder }) => {
-      const slash = isFolder ? '/' : '';
-      return `<li><a href="./${encodeURIComponent(name)}${slash}">${escapeHtml(name)}${slash}</a></li>`;
-    }),
+  const entries = await Promise.all(names
+    .filter((name) => options.dotfiles || name[0] !== 0x2e)
+    .map((name) => describeEntry(here, name, options)));
+  entries.sort((a, b) => Number(b.folder) - Number(a.folder) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const rows = [
+    ...(atRoot ? [] : ['<tr><td><a href="../">../</a></td><td></td><td></td></tr>']),
+    ...entries.map(listingRow),
   ];
-  const html = page(`Index of ${shown}`, `<ul>\n${items.join('\n')}\n</ul>`);
+  const html = page(`Index of ${shown}`,
+    `<table>\n<tr><th>Name</th><th>Last modified (UTC)</th><th>Size</th></tr>\n${rows.join('\n')}\n</table>`);
   sendHtml(req, res, 200, html, options);
+}
+
+interface ListingEntry {
+  name: string;
+  folder: boolean;
+  /** Why there is no link: the server would refuse the name, or what it leads to. */
+  refused?: string;
+  size?: number;
+  mtime?: Date;
+}
+
+/**
+ * One entry of a listing, with a link only where following it would be answered: a name this
+ * server refuses in a path (not UTF-8, control characters, a backslash) or a symlink out of the
+ * root gets none, rather than a link that answers 400, 403 or 404.
+ */
+async function describeEntry(here: string, raw: Buffer, options: ServeOptions): Promise<ListingEntry> {
+  const name = raw.toString('utf8');
+  if (!Buffer.from(name, 'utf8').equals(raw)) {
+    const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+    return { name: shown, folder: false, refused: 'not UTF-8' };
+  }
+  if (/[\x00-\x1f\x7f\\]/.test(name)) {
+    const shown = name.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return { name: shown, folder: false, refused: 'a control character or backslash' };
+  }
+  const path = here + name;
+  try {
+    const link = await fs.promises.lstat(path);
+    if (link.isSymbolicLink()) {
+      const real = await fs.promises.realpath(path);
+      const inside = options.root.endsWith(sep) ? options.root : options.root + sep;
+      const hidden = !options.dotfiles && relative(options.root, real).split(sep).some((part) => part.startsWith('.'));
+      if ((real !== options.root && !real.startsWith(inside)) || hidden) return { name, folder: false, refused: 'a link out of this folder' };
+    }
+    const stats = link.isSymbolicLink() ? await fs.promises.stat(path) : link;
+    return { name, folder: stats.isDirectory(), size: stats.isDirectory() ? undefined : stats.size, mtime: stats.mtime };
+  } catch {
+    return { name, folder: false, refused: 'cannot be read' };
+  }
+}
+
+/** Percent-encoded links (a name may hold "#", "?", ":" or spaces), HTML-escaped text. */
+function listingRow({ name, folder, refused, size, mtime }: ListingEntry): string {
+  const slash = folder ? '/' : '';
+  const shownName = `${escapeHtml(name)}${slash}`;
+  const cell = refused ? `${shownName} <small>(not served: ${refused})</small>` : `<a href="./${encodeURIComponent(name)}${slash}">${shownName}</a>`;
+  const when = mtime ? mtime.toISOString().slice(0, 16).replace('T', ' ') : '';
+  return `<tr><td>${cell}</td><td>${when}</td><td>${size === undefined ? '-' : size}</td></tr>`;
 }
 
 /** Out of file descriptors for now: the client may try again in a moment. */
@@ -1106,7 +1321,9 @@ function statusForParseError(code: string | undefined, firstLine: string | undef
       // Node counts the request line and the headers together; blame the part that is too long.
       return firstLine === undefined || firstLine.length > MAX_URL_LENGTH ? 414 : 431;
     case 'HPE_INVALID_METHOD':
-      return 501;
+      // 501 is for a method this server does not know; a request line that is not
+      // "METHOD SP target SP HTTP/x.y" (an empty method, tabs, a "@" in it) is malformed: 400.
+      return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ +\S+ +HTTP\/\d\.\d$/.test(firstLine ?? '') ? 501 : 400;
     case 'HPE_INVALID_VERSION':
       // A well-formed version we do not speak (HTTP/9.9) is 505; HTTP/1.1 itself failing here
       // means the line is malformed (a bare LF instead of CRLF), which is 400.

@@ -139,9 +139,9 @@ test('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 ot
     ['If-Modified-Since: 3000\r\n', 200],
     ['If-Modified-Since: 2099-01-01\r\n', 200],
     ['If-Modified-Since: Sat, 01 Jan 2100 00:00:00 GMT\r\n', 200],
-    // Its obsolete forms are still read: RFC 850 and asctime, for a time after the file's.
-    [`If-Modified-Since: ${rfc850(new Date(Date.now() - 1000))}\r\n`, 304],
-    [`If-Modified-Since: ${asctime(new Date(Date.now() - 1000))}\r\n`, 304],
+    // Its obsolete forms are still read: RFC 850 and asctime, for the file's own time.
+    [`If-Modified-Since: ${rfc850(new Date(lastModified))}\r\n`, 304],
+    [`If-Modified-Since: ${asctime(new Date(lastModified))}\r\n`, 304],
     ['If-Modified-Since: Mon, 01 Jan 1990 00:00:00 GMT\r\n', 200],
     ['If-Modified-Since: not a date\r\n', 200],
     // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
@@ -162,7 +162,7 @@ test('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 ot
   assert.is(curl.stdout.toString(), '304');
 });
 
-test('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for several ranges or garbage', async () => {
+test('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for garbage or ranges costing more than the file', async () => {
   const file = site.files['/hello.txt']; // "Hello, world!\n", 14 bytes
   const cases = [
     ['bytes=0-4', 206, 0, 4],
@@ -174,10 +174,21 @@ test('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for sever
     ['bytes=14-', 416],
     ['bytes=100-200', 416],
     ['bytes=-0', 416],
+    ['BYTES=0-4', 206, 0, 4],
+    ['bytes= 0-4 ', 206, 0, 4],
+    // Overlapping and adjacent ranges are merged into one.
+    ['bytes=0-2,1-4', 206, 0, 4],
+    ['bytes=0-1,2-4', 206, 0, 4],
+    ['bytes=3-4,0-2', 206, 0, 4],
+    // Two ranges of a 14-byte file cost more as parts than the file: the whole file.
     ['bytes=0-1,3-4', 200],
+    // Not valid syntax: ignored, the whole file (RFC 9110 §14.2 allows it; nginx and Apache agree).
     ['bytes=5-2', 200],
+    ['bytes=0-1,5-2', 200],
     ['lines=1-2', 200],
     ['bytes=abc', 200],
+    ['bytes=--1', 200],
+    ['bytes=', 200],
   ];
   for (const [range, status, start, end] of cases) {
     const r = await get('/hello.txt', `Range: ${range}\r\n`);
@@ -200,8 +211,100 @@ test('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for sever
   assert.is(stale.status, 200);
   const etag = (await get('/hello.txt')).headers.etag;
   assert.is((await get('/hello.txt', `Range: bytes=0-4\r\nIf-Range: ${etag}\r\n`)).status, 206);
+  // A weak tag never matches If-Range (strong comparison): the whole file.
+  assert.is((await get('/hello.txt', `Range: bytes=0-4\r\nIf-Range: W/${etag}\r\n`)).status, 200);
   const curl = await run('/usr/bin/curl', ['-s', '-r', '0-4', `${server.url}/hello.txt`]);
   assert.is(curl.stdout.toString(), 'Hello');
+});
+
+/** The parts of a multipart/byteranges body: each one's Content-Range and bytes. */
+function byterangeParts(response) {
+  const boundary = /boundary=(\S+)/.exec(response.headers['content-type'])[1];
+  const text = response.body.toString('latin1');
+  const pieces = text.split(`--${boundary}`);
+  assert.is(pieces[0], '', 'the body starts with the first delimiter');
+  assert.is(pieces[pieces.length - 1], '--\r\n', 'the body ends with the closing delimiter');
+  return pieces.slice(1, -1).map((piece) => {
+    const end = piece.indexOf('\r\n\r\n');
+    const head = piece.slice(2, end);
+    return { head, range: /Content-Range: bytes (\d+)-(\d+)\/(\d+)/.exec(head).slice(1).map(Number),
+      bytes: Buffer.from(piece.slice(end + 4).replace(/\r\n$/, ''), 'latin1') };
+  });
+}
+
+test('several ranges: 206 multipart/byteranges, in memory and streamed from disk, sorted and merged; too many: the whole file', async () => {
+  const big = site.files['/big.dat']; // 1 MiB: read whole, from memory
+  writeFileSync(join(site.www, 'three-mib.bin'), Buffer.concat([big, big, big])); // streamed
+  const three = Buffer.concat([big, big, big]);
+  for (const [path, file] of [['/big.dat', big], ['/three-mib.bin', three]]) {
+    const r = await get(path, 'Range: bytes=500-599, 0-9 ,100-109,105-119,-5\r\n');
+    assert.is(r.status, 206, path);
+    assert.match(r.headers['content-type'], /^multipart\/byteranges; boundary=/);
+    assert.is(Number(r.headers['content-length']), r.body.length);
+    const parts = byterangeParts(r);
+    assert.equal(parts.map((p) => p.range), [[0, 9, file.length], [100, 119, file.length], [500, 599, file.length],
+      [file.length - 5, file.length - 1, file.length]], path);
+    for (const { range: [start, end], bytes, head } of parts) {
+      assert.ok(bytes.equals(file.subarray(start, end + 1)), `${path} ${start}-${end}`);
+      assert.match(head, 'Content-Type: application/octet-stream');
+    }
+  }
+  // curl asks for two ranges and receives both parts.
+  const curl = await run('/usr/bin/curl', ['-s', '-i', '-r', '0-3,10-13', `${server.url}/big.dat`]);
+  assert.match(curl.stdout.toString('latin1'), /multipart\/byteranges/);
+  // A HEAD gets the same head, no body.
+  const head = await rawRequest(server.port, 'HEAD /big.dat HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9,20-29\r\nConnection: close\r\n\r\n');
+  assert.is(head.status, 206);
+  assert.match(head.headers['content-type'], /multipart\/byteranges/);
+  assert.is(head.raw.length, head.raw.indexOf('\r\n\r\n') + 4);
+  // More than 100 ranges: the whole file (the CVE-2011-3192 guard).
+  const many = Array.from({ length: 101 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(',');
+  const whole = await get('/big.dat', `Range: bytes=${many}\r\n`);
+  assert.is(whole.status, 200);
+  assert.ok(whole.body.equals(big));
+  // Thousands of overlapping ranges merge into one.
+  const overlapping = Array.from({ length: 100 }, () => '0-').join(',');
+  const merged = await get('/big.dat', `Range: bytes=${overlapping}\r\n`);
+  assert.is(merged.status, 206);
+  assert.is(merged.headers['content-range'], `bytes 0-${big.length - 1}/${big.length}`);
+});
+
+test('preconditions in RFC 9110 order: If-Match and If-Unmodified-Since give 412, before If-None-Match / If-Modified-Since and Range', async () => {
+  const first = await get('/hello.txt');
+  const { etag } = first.headers;
+  const lastModified = first.headers['last-modified'];
+  const past = 'Mon, 01 Jan 1990 00:00:00 GMT';
+  const cases = [
+    [`If-Match: ${etag}\r\n`, 200],
+    ['If-Match: *\r\n', 200],
+    [`If-Match: "nope", ${etag}\r\n`, 200],
+    ['If-Match: "nope"\r\n', 412],
+    [`If-Match: W/${etag}\r\n`, 412], // strong comparison
+    ['If-Match: "nope"\r\nRange: bytes=0-4\r\n', 412], // a resumed download of another version
+    [`If-Match: ${etag}\r\nRange: bytes=0-4\r\n`, 206],
+    [`If-Unmodified-Since: ${past}\r\n`, 412],
+    [`If-Unmodified-Since: ${lastModified}\r\n`, 200],
+    ['If-Unmodified-Since: not a date\r\n', 200],
+    // If-Match, when present, decides; If-Unmodified-Since is then not looked at.
+    [`If-Match: ${etag}\r\nIf-Unmodified-Since: ${past}\r\n`, 200],
+    // 412 comes before 304.
+    [`If-Match: "nope"\r\nIf-None-Match: ${etag}\r\n`, 412],
+    [`If-Match: ${etag}\r\nIf-None-Match: ${etag}\r\n`, 304],
+    // 304 comes before a Range.
+    [`If-None-Match: ${etag}\r\nRange: bytes=0-4\r\n`, 304],
+  ];
+  for (const [headers, status] of cases) {
+    const r = await get('/hello.txt', headers);
+    assert.is(r.status, status, headers);
+    if (status === 412) assert.match(r.body.toString(), '412 Precondition Failed');
+    if (status === 304) {
+      assert.is(r.headers.etag, etag);
+      assert.not.ok('last-modified' in r.headers, 'a 304 with an ETag carries no Last-Modified (RFC 9110 §15.4.5)');
+    }
+  }
+  // The streamed path (a file over 1 MiB) decides the same way.
+  writeFileSync(join(site.www, 'guarded.bin'), Buffer.alloc(2 << 20, 7));
+  assert.is((await get('/guarded.bin', 'If-Match: "nope"\r\nRange: bytes=0-4\r\n')).status, 412);
 });
 
 /** Requests on one socket, each answer read to its Content-Length before the next is sent. */
@@ -342,6 +445,32 @@ test('folders: index.html, listing with escaped names and encoded links, /dir ->
   assert.is((await get('/hello.txt/')).status, 404, 'a file with a trailing slash');
   const empty = await get('/empty-folder/');
   assert.ok(empty.body.toString().includes('Index of /empty-folder/'));
+});
+
+test('listings: folders first with a slash, size and time; a name the server refuses, or a link out, is shown without a link', async () => {
+  const odd = join(site.www, 'odd');
+  mkdirSync(odd);
+  mkdirSync(join(odd, 'zfolder'));
+  writeFileSync(join(odd, 'afile.txt'), '12345');
+  writeFileSync(Buffer.concat([Buffer.from(`${odd}/`), Buffer.from([0x6c, 0x61, 0x74, 0xe9])]), 'latin-1 name'); // "lat\xe9": not UTF-8
+  writeFileSync(join(odd, 'tab\there.txt'), 'x');
+  writeFileSync(join(odd, 'back\\slash.txt'), 'x');
+  symlinkSync(join(site.base, 'secret.txt'), join(odd, 'out-link'));
+  symlinkSync('afile.txt', join(odd, 'in-link'));
+  const listing = await get('/odd/');
+  const html = listing.body.toString();
+  // Every link in the page answers 200 (or 301 for a folder without its slash, never here).
+  const links = [...html.matchAll(/href="\.\/([^"]*)"/g)].map((m) => m[1]);
+  assert.equal(links.sort(), ['afile.txt', 'in-link', 'zfolder/']);
+  for (const link of links) assert.is((await get(`/odd/${link}`)).status, 200, link);
+  for (const [name, why] of [['lat\\xe9', 'not UTF-8'], ['tab\\x09here.txt', 'a control character or backslash'],
+    ['back\\slash.txt', 'a control character or backslash'], ['out-link', 'a link out of this folder']]) {
+    assert.ok(html.includes(`${name} <small>(not served: ${why})</small>`), `${name}: ${html}`);
+  }
+  // Folders first, with a slash; a file's size; a time for each.
+  assert.ok(html.indexOf('zfolder/') < html.indexOf('afile.txt'), 'folders come first');
+  assert.match(html, /<a href="\.\/afile\.txt">afile\.txt<\/a><\/td><td>\d{4}-\d\d-\d\d \d\d:\d\d<\/td><td>5<\/td>/);
+  assert.not.ok(html.includes(SECRET));
 });
 
 test('--no-listing answers 404 for a folder without index.html; --dotfiles serves dotfiles', async () => {
@@ -595,7 +724,7 @@ const HOSTILE = [
   ['HTTP/2.0 over plain HTTP/1 framing', request('/', { version: 'HTTP/2.0' }), 505],
   ['HTTP/1.2', request('/', { version: 'HTTP/1.2' }), 505],
   ['FUBAR', request('/', { version: 'FUBAR' }), 400],
-  ['HTTP/0.9 (no version)', 'GET /hello.txt\r\n\r\n', 505],
+  ['HTTP/0.9 (no version)', 'GET /hello.txt\r\n\r\n', 400],
   // Sizes.
   ['a 10 KB request line', request(`/${'a'.repeat(10000)}`), 414],
   ['a 20 KB request line', request(`/${'a'.repeat(20000)}`), 414],
@@ -615,6 +744,22 @@ const HOSTILE = [
   ['Content-Length and Transfer-Encoding together', request('/', { headers: 'Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n' }), 400],
   ['Content-Length that is not a number', request('/', { headers: 'Host: x\r\nContent-Length: abc\r\n' }), 400],
   ['HTTP/1.1 without Host', request('/hello.txt', { headers: '' }), 400],
+  // RFC 9112 §3.2: one Host line, a valid host[:port].
+  ['two Host lines', request('/hello.txt', { headers: 'Host: a.example\r\nHost: b.example\r\n' }), 400],
+  ['a Host with a space', request('/hello.txt', { headers: 'Host: a b\r\n' }), 400],
+  ['a Host with a slash', request('/hello.txt', { headers: 'Host: a/b\r\n' }), 400],
+  ['a Host with userinfo', request('/hello.txt', { headers: 'Host: user@a.example\r\n' }), 400],
+  ['a Host with an unclosed [', request('/hello.txt', { headers: 'Host: [::1\r\n' }), 400],
+  ['a Host with port 70000', request('/hello.txt', { headers: 'Host: a.example:70000\r\n' }), 400],
+  ['a Host [::1]:8080', request('/hello.txt', { headers: 'Host: [::1]:8080\r\n' }), 200],
+  ['an empty Host', request('/hello.txt', { headers: 'Host:\r\n' }), 200],
+  ['HTTP/1.0 without Host', request('/hello.txt', { headers: '', version: 'HTTP/1.0' }), 200],
+  ['absolute-form with userinfo', request('http://user@a.example/hello.txt'), 400],
+  ['absolute-form with port 99999', request('http://a.example:99999/hello.txt'), 400],
+  // RFC 9112 §3: a malformed request line is 400; 501 only for a well-formed unknown method.
+  ['an empty method', ' /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+  ['a tab between method and target', 'GET\t/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+  ['a method with @ in it', 'G@T /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
   // RFC 9112 §6.3: Transfer-Encoding frames a request only if its final coding is chunked.
   ['Transfer-Encoding: xchunked', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: xchunked\r\n' }), 400],
   ['Transfer-Encoding: gzip', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: gzip\r\n' }), 400],

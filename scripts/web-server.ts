@@ -1333,7 +1333,14 @@ function statusForParseError(code: string | undefined, firstLine: string | undef
   }
 }
 
-function parseErrorSentence(err: Error & { code?: string }, status: number): string {
+function parseErrorSentence(err: Error & { code?: string; rawPacket?: Buffer }, status: number): string {
+  // What a student typing into nc sends. Accepting it would take llhttp's lenient flags, and the
+  // one that takes a bare LF at the end of the request line also takes a bare CR there
+  // (measured on llhttp 9.4: kLenientOptionalCRBeforeLF alone still refuses "GET / HTTP/1.1\n"),
+  // which is a request-smuggling vector. So it stays 400, with the fix in the sentence.
+  if (status === 400 && err.rawPacket && /(^|[^\r])\n/.test(err.rawPacket.toString('latin1'))) {
+    return 'Each line of the request must end in CR LF (\\r\\n), not a bare LF: use nc -C, or write \\r\\n with printf.';
+  }
   switch (status) {
     case 408: return 'The request did not arrive in time.';
     case 414: return `The request line is longer than ${MAX_URL_LENGTH} bytes.`;

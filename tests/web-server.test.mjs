@@ -795,6 +795,16 @@ test(`hostile requests (${HOSTILE.length}): each gets its status, none leaks a b
   assert.is((await get('/hello.txt')).status, 200);
 });
 
+test('a hand-typed request with bare LF line ends (nc without -C) gets 400 that says how to send CR LF', async () => {
+  const r = await rawRequest(server.port, 'GET /hello.txt HTTP/1.1\nHost: x\n\n');
+  assert.is(r.status, 400);
+  assert.match(r.body.toString(), 'must end in CR LF (\\r\\n), not a bare LF: use nc -C');
+  // A bare CR is refused as well (it is no line end at all), without that advice.
+  const cr = await rawRequest(server.port, 'GET /hello.txt HTTP/1.1\rHost: x\r\n\r\n');
+  assert.is(cr.status, 400);
+  assert.not.match(cr.body.toString(), 'nc -C');
+});
+
 test('a request whose framing is unknown (Transfer-Encoding: xchunked) is answered 400 with Connection: close, then closed', async () => {
   const r = await rawRequest(server.port, 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.is(r.status, 400);

@@ -50,7 +50,8 @@ const { outputFiles } = await build({
   format: 'cjs',
   target: 'node24',
   legalComments: 'none',
-  define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version) },
+  // import.meta.main: each bundle is its program (a test that imports a script sees false).
+  define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version), 'import.meta.main': 'true' },
   logLevel: 'warning',
   write: false,
 });

@@ -34,7 +34,6 @@ as cut short (exit 76). If nothing listens on HOST PORT, the kernel there answer
 RST: "connection refused" (exit 69).`,
 };
 
-runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -185,3 +184,6 @@ function shortOrBroken(err: Error, sent: number, received: number, context: Erro
   return new ExplainedError(`${shortReply(sent, received, context).message} Then it reset the connection ` +
     '(a server that closes with unread data sends RST).', EXIT.protocol);
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main);

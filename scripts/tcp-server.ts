@@ -38,7 +38,6 @@ interface ServerOptions {
   trace: Trace;
 }
 
-runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -124,3 +123,6 @@ function stopOnSignals(server: net.Server, connections: Set<net.Socket>, { grace
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main, { server: true });

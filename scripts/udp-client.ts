@@ -40,7 +40,6 @@ than one datagram can carry (65507 bytes over IPv4, 65527 over IPv6) is refused 
 exit 65.`,
 };
 
-runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -142,3 +141,6 @@ async function* readLines(prompt: string): AsyncGenerator<string> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) yield line;
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main);

@@ -27,7 +27,6 @@ answers there. Datagrams up to 65507 bytes (IPv4) or 65527 bytes (IPv6) come bac
 is not shared (no SO_REUSEADDR): a second server on the same port is refused (exit 71).`,
 };
 
-runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -83,3 +82,6 @@ function bind(address: ListenAddress, family: 0 | 4 | 6): Promise<{ socket: dgra
     });
   });
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main, { server: true });

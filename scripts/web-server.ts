@@ -22,7 +22,7 @@ import { indentHead } from '../lib/http-head.ts';
 import { createTrace, formatAddress, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 const PROGRAM = 'web-server';
-// --workers (see superviseWorkers). Up here: main runs before the rest of this module is evaluated.
+// --workers (see superviseWorkers).
 /** In a worker's environment: its number. */
 const WORKER_ENV = 'SOCKLAB_WEB_WORKER';
 /** Where a worker finds the listening socket: after stdin, stdout, stderr and the channel to its supervisor. */
@@ -96,7 +96,6 @@ const MAX_URL_LENGTH = 8192;
 const MAX_HEAD_SIZE = 16384;
 const ALLOWED_METHODS = 'GET, HEAD';
 
-runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   // mri reads any --no-X as "X = false", which the shared parser refuses as an unknown option;
@@ -144,6 +143,8 @@ async function main(): Promise<void> {
     wanted: Math.ceil(parseCount(flags, 'max-connections', 1000, 1, 100000) / workers), perConnection: 2, spare: 8,
   });
 
+  // Whatever of the access log is still gathered goes out on exit too.
+  process.on('exit', flushLog);
   // A worker's stop is announced by the process that started it, once for all of them.
   const shutdown = stopper(server, graceMs, quiet || worker > 0, trace);
   let served = 0;
@@ -498,14 +499,14 @@ async function answerFolder(req: http.IncomingMessage, res: http.ServerResponse,
   return sendListing(req, res, folder, shown, segments.length === 0, options);
 }
 
-interface Target { segments: string[]; trailingSlash: boolean; query: string; shown: string }
+export interface Target { segments: string[]; trailingSlash: boolean; query: string; shown: string }
 
 /**
  * RFC 9112 §3.2: exactly one Host line on HTTP/1.1 (at most one on 1.0), whose value is a valid
  * `host[:port]` (possibly empty). A server that picks one of two Host lines, or reads a host with
  * "@" or "/" in it, may disagree with a proxy in front about which site was asked for.
  */
-function checkHost(req: http.IncomingMessage): string | undefined {
+export function checkHost(req: http.IncomingMessage): string | undefined {
   let count = 0;
   let value = '';
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -524,7 +525,7 @@ function checkHost(req: http.IncomingMessage): string | undefined {
  * sub-delims and %-escapes (which covers IPv4), then an optional port up to 65535. No userinfo
  * ("@"), no "/", no spaces.
  */
-function isValidAuthority(authority: string): boolean {
+export function isValidAuthority(authority: string): boolean {
   const m = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d*))?$/.exec(authority);
   return m !== null && (m[1] === undefined || m[1] === '' || Number(m[1]) <= 65535);
 }
@@ -535,7 +536,7 @@ function isValidAuthority(authority: string): boolean {
  * "xchunked" as no body and answer with keep-alive on a connection it then dropped). A coding
  * before the final chunked (gzip, chunked) is one this server does not implement: 501 (§6.1).
  */
-function transferCodingProblem(header: string | undefined): { status: 400 | 501; why: string } | undefined {
+export function transferCodingProblem(header: string | undefined): { status: 400 | 501; why: string } | undefined {
   if (header === undefined) return undefined;
   const codings = header.split(',').map((c) => c.trim().toLowerCase());
   if (codings[codings.length - 1] !== 'chunked') {
@@ -552,7 +553,7 @@ type ParsedTarget = Target | { status: 400 | 403; why: string };
  * (so %252e stays the name "%2e"), refuses what no file name here should contain, and resolves
  * "." and ".." itself, refusing any ".." that would climb above the root.
  */
-function parseTarget(target: string): ParsedTarget {
+export function parseTarget(target: string): ParsedTarget {
   // Absolute-form (RFC 9112 §3.2.2), as sent to proxies: an origin server uses only its path.
   const absolute = /^https?:\/\/([^/?#]*)/i.exec(target);
   if (absolute && !isValidAuthority(absolute[1])) return { status: 400, why: 'The host in the request target is not a valid host[:port].' };
@@ -678,7 +679,7 @@ function placeOf(fd: number, root: string, dotfiles: boolean): string | { refuse
 const SMALL_FILE = 1024 * 1024;
 
 /** What the header lines say about a file; kept with its bytes when the file is cached. */
-interface FileFacts {
+export interface FileFacts {
   size: number;
   mtimeMs: number;
   etag: string;
@@ -686,7 +687,7 @@ interface FileFacts {
   contentType: string;
 }
 
-function factsOf(path: string, stats: fs.Stats): FileFacts {
+export function factsOf(path: string, stats: fs.Stats): FileFacts {
   return {
     size: stats.size,
     mtimeMs: stats.mtimeMs,
@@ -771,7 +772,7 @@ function serveBytes(req: http.IncomingMessage, res: http.ServerResponse, facts: 
 }
 
 /** What a 200 or 206 body is made of: byte ranges of the file, each after its own part head. */
-interface BodyPlan {
+export interface BodyPlan {
   parts: { head: Buffer; start: number; end: number }[];
   /** The multipart body's closing delimiter; empty for one range. */
   tail: Buffer;
@@ -834,7 +835,7 @@ const EMPTY = Buffer.alloc(0);
  * Content-Range. The boundary is derived from the ETag, so it is the same for every request of
  * one version of the file, and cannot occur in a part head.
  */
-function multipartPlan(ranges: ByteRange[], facts: FileFacts): BodyPlan {
+export function multipartPlan(ranges: ByteRange[], facts: FileFacts): BodyPlan {
   const boundary = `socklab-${facts.etag.replace(/"/g, '')}`;
   const parts = ranges.map(({ start, end }, i) => ({
     head: Buffer.from(`${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${facts.contentType}\r\n` +
@@ -863,7 +864,7 @@ interface CachedFile extends FileFacts {
  * chmod and rename also change), is served from memory: a file replaced, removed, made
  * unreadable or a symlink turned elsewhere is looked up and checked again from scratch.
  */
-function smallFileCache(maxFiles: number, maxBytes: number) {
+export function smallFileCache(maxFiles: number, maxBytes: number) {
   const files = new Map<string, CachedFile>();
   let bytes = 0;
   const forget = (key: string) => {
@@ -909,7 +910,7 @@ function smallFileCache(maxFiles: number, maxBytes: number) {
  * HEAD. If-Range is weighed with the range. Without If-Match, a download manager that guards a
  * resumed download with it got 200 or 206 for another version and stitched a corrupt file.
  */
-function checkPreconditions(req: http.IncomingMessage, facts: FileFacts): 'proceed' | 304 | 412 {
+export function checkPreconditions(req: http.IncomingMessage, facts: FileFacts): 'proceed' | 304 | 412 {
   const { 'if-match': ifMatch, 'if-none-match': ifNoneMatch } = req.headers;
   // HTTP dates have whole seconds; the file's time has milliseconds.
   const modified = Math.floor(facts.mtimeMs / 1000) * 1000;
@@ -931,12 +932,12 @@ function checkPreconditions(req: http.IncomingMessage, facts: FileFacts): 'proce
  * Whether a list of entity tags (or "*") names this file's ETag. Strong comparison (If-Match,
  * If-Range) never matches a weak tag W/"..."; weak comparison (If-None-Match) ignores the W/.
  */
-function matchesEntityTag(list: string, etag: string, how: 'strong' | 'weak'): boolean {
+export function matchesEntityTag(list: string, etag: string, how: 'strong' | 'weak'): boolean {
   if (list.trim() === '*') return true;
   return (list.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => (how === 'weak' ? tag.replace(/^W\//, '') : tag) === etag);
 }
 
-interface ByteRange { start: number; end: number }
+export interface ByteRange { start: number; end: number }
 
 /** Apache's MaxRanges default is 200; no client asks for more than a few. */
 const MAX_RANGES = 100;
@@ -950,7 +951,7 @@ const MAX_RANGES = 100;
  * adjacent ranges are merged, the guard Apache needed after CVE-2011-3192 (one request asking for
  * thousands of overlapping ranges of one file).
  */
-function rangesToSend(req: http.IncomingMessage, facts: FileFacts): ByteRange[] | 'unsatisfiable' | undefined {
+export function rangesToSend(req: http.IncomingMessage, facts: FileFacts): ByteRange[] | 'unsatisfiable' | undefined {
   const header = req.headers.range;
   if (header === undefined) return undefined;
   const ifRange = req.headers['if-range'] as string | undefined;
@@ -972,7 +973,7 @@ function rangesToSend(req: http.IncomingMessage, facts: FileFacts): ByteRange[] 
  * `size` bytes: the satisfiable ranges in the order given, 'unsatisfiable' if none is, undefined
  * if the header is not valid syntax or asks for more than MAX_RANGES ranges.
  */
-function parseByteRanges(header: string, size: number): ByteRange[] | 'unsatisfiable' | undefined {
+export function parseByteRanges(header: string, size: number): ByteRange[] | 'unsatisfiable' | undefined {
   const m = /^bytes=(.*)$/i.exec(header.trim());
   if (!m) return undefined;
   const specs = m[1].split(',').map((spec) => spec.trim()).filter((spec) => spec !== '');
@@ -994,7 +995,7 @@ function parseByteRanges(header: string, size: number): ByteRange[] | 'unsatisfi
 }
 
 /** Sorted by start; overlapping or adjacent ranges become one. */
-function mergeRanges(ranges: ByteRange[]): ByteRange[] {
+export function mergeRanges(ranges: ByteRange[]): ByteRange[] {
   const sorted = [...ranges].sort((a, b) => a.start - b.start);
   const merged: ByteRange[] = [{ ...sorted[0] }];
   for (const r of sorted.slice(1)) {
@@ -1018,7 +1019,7 @@ const ASCTIME = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\w{3}) ([ \d]\d) (\d\d):(\d\d
  * An HTTP-date (RFC 9110 §5.6.7, its three forms) in ms since the epoch, or undefined for
  * anything else: Date.parse also takes "3000", "2026-12-01" and other strings no client sends.
  */
-function parseHttpDate(text: string | undefined): number | undefined {
+export function parseHttpDate(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   let parts: [day: string, month: string, year: string, h: string, m: string, s: string] | undefined;
   const a = ASCTIME.exec(text);
@@ -1037,7 +1038,7 @@ function parseHttpDate(text: string | undefined): number | undefined {
   return Date.UTC(year, month, day, h, m, Math.min(s, 59));
 }
 
-function contentTypeFor(path: string): string {
+export function contentTypeFor(path: string): string {
   const type = mimeLookup(extname(path).slice(1).toLowerCase()) ?? 'application/octet-stream';
   const isText = type.startsWith('text/') || type === 'application/json' || type.endsWith('+xml');
   return isText ? `${type}; charset=utf-8` : type;
@@ -1309,7 +1310,7 @@ function sendRawAndClose(socket: net.Socket, status: number, why: string, reques
   options.onResponseDone();
 }
 
-function statusForParseError(code: string | undefined, firstLine: string | undefined): number | undefined {
+export function statusForParseError(code: string | undefined, firstLine: string | undefined): number | undefined {
   switch (code) {
     case 'ECONNRESET':
     case 'EPIPE':
@@ -1333,7 +1334,7 @@ function statusForParseError(code: string | undefined, firstLine: string | undef
   }
 }
 
-function parseErrorSentence(err: Error & { code?: string; rawPacket?: Buffer }, status: number): string {
+export function parseErrorSentence(err: Error & { code?: string; rawPacket?: Buffer }, status: number): string {
   // What a student typing into nc sends. Accepting it would take llhttp's lenient flags, and the
   // one that takes a bare LF at the end of the request line also takes a bare CR there
   // (measured on llhttp 9.4: kLenientOptionalCRBeforeLF alone still refuses "GET / HTTP/1.1\n"),
@@ -1352,7 +1353,7 @@ function parseErrorSentence(err: Error & { code?: string; rawPacket?: Buffer }, 
 }
 
 /** The request line as received (no line ending), or undefined if it never ended. */
-function firstLineOf(raw: Buffer | undefined): string | undefined {
+export function firstLineOf(raw: Buffer | undefined): string | undefined {
   if (!raw || raw.length === 0) return undefined;
   const text = raw.toString('latin1');
   const end = text.indexOf('\n');
@@ -1388,17 +1389,16 @@ function flushLog(): void {
   if (chunk.length > 0) process.stdout.write(chunk);
   pendingLog = [];
 }
-process.on('exit', flushLog);
 
 /** One line of the Common Log Format: `host ident user [time] "request" status bytes`. */
-function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number): string {
+export function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number): string {
   const host = address === undefined ? '-' : formatAddress(address);
   const shown = requestLine.length > 1024 ? `${requestLine.slice(0, 1024)}...` : requestLine;
   return `${host} - - [${clfTimeNow()}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
 }
 
 /** As Apache does: quotes and backslashes escaped, and any byte outside printable ASCII as \xHH, so a line stays one line. */
-function escapeLogField(text: string): string {
+export function escapeLogField(text: string): string {
   return text.replace(/[^\x20-\x7e]|["\\]/g, (c) => {
     if (c === '"' || c === '\\') return `\\${c}`;
     return [...Buffer.from(c, c.charCodeAt(0) < 256 ? 'latin1' : 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
@@ -1420,7 +1420,7 @@ function clfTimeNow(): string {
 }
 
 /** `24/Nov/2026:17:09:16 +0000`: local time with its offset from UTC. */
-function clfTime(date: Date): string {
+export function clfTime(date: Date): string {
   const two = (n: number) => String(n).padStart(2, '0');
   const offset = -date.getTimezoneOffset();
   const zone = `${offset >= 0 ? '+' : '-'}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`;
@@ -1474,3 +1474,6 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
     }, graceMs).unref();
   }
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main, { server: true });

@@ -202,3 +202,22 @@ export async function waitForPort(port, timeoutMs = 10000) {
   }
   throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
 }
+
+/**
+ * A program's (or a lib module's) exports, in-process, for table tests of its pure functions:
+ * the TypeScript file is bundled with esbuild as the build does, but with import.meta.main
+ * false, so its command line stays off, and on any Node that runs the tests (no type stripping
+ * needed). `file` is relative to the repository, e.g. 'scripts/web-server.ts'.
+ */
+export async function importSource(file) {
+  const { build } = await import('esbuild');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { pathToFileURL } = await import('node:url');
+  const out = join(removeLater(mkdtempSync(join(tmpdir(), 'socklab-unit-'))), 'module.mjs');
+  await build({
+    entryPoints: [join(root, file)], bundle: true, platform: 'node', format: 'esm', target: 'node18',
+    outfile: out, logLevel: 'error', define: { SOCKLAB_VERSION: '"test"', 'import.meta.main': 'false' },
+  });
+  return import(pathToFileURL(out).href);
+}

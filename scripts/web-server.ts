@@ -496,6 +496,16 @@ async function answerFolder(req: http.IncomingMessage, res: http.ServerResponse,
   if (typeof index === 'object') await index.file.close();
   if (index === 'busy') return sendBusy(req, res, options);
   if (!options.listing) return sendNotFound(req, res, shown, options);
+  // A listing has no ETag and no date worth comparing (its sizes and times change with files
+  // inside), so of the preconditions only "*" can match it (RFC 9110 §13.1.1, §13.1.2).
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch !== undefined && ifMatch.trim() !== '*') {
+    return sendError(req, res, 412, 'A folder listing has no entity tag for If-Match to match.', options);
+  }
+  if (req.headers['if-none-match']?.trim() === '*') {
+    writeHead(res, 304, {}, options);
+    return void res.end();
+  }
   return sendListing(req, res, folder, shown, segments.length === 0, options);
 }
 
@@ -526,8 +536,10 @@ export function checkHost(req: http.IncomingMessage): string | undefined {
  * ("@"), no "/", no spaces.
  */
 export function isValidAuthority(authority: string): boolean {
-  const m = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d*))?$/.exec(authority);
-  return m !== null && (m[1] === undefined || m[1] === '' || Number(m[1]) <= 65535);
+  const m = /^(?:\[([^\]]*)\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::(\d*))?$/.exec(authority);
+  if (m === null || (m[2] !== undefined && m[2] !== '' && Number(m[2]) > 65535)) return false;
+  // An IP-literal is an IPv6 address or an IPvFuture ("v1.x"), nothing else: [ab..cd::1] is not.
+  return m[1] === undefined || net.isIPv6(m[1]) || /^v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/.test(m[1]);
 }
 
 /**
@@ -953,7 +965,8 @@ const MAX_RANGES = 100;
  */
 export function rangesToSend(req: http.IncomingMessage, facts: FileFacts): ByteRange[] | 'unsatisfiable' | undefined {
   const header = req.headers.range;
-  if (header === undefined) return undefined;
+  // §14.2: range handling is defined for GET only; on HEAD (or anything else) Range is ignored.
+  if (header === undefined || req.method !== 'GET') return undefined;
   const ifRange = req.headers['if-range'] as string | undefined;
   // §13.1.5: an entity tag compares strongly; a date must be exactly the file's Last-Modified.
   if (ifRange !== undefined && !(ifRange.startsWith('"') || ifRange.startsWith('W/')
@@ -965,7 +978,8 @@ export function rangesToSend(req: http.IncomingMessage, facts: FileFacts): ByteR
   // cheaper as the file itself.
   const cost = merged.reduce((sum, r) => sum + r.end - r.start + 1 + (merged.length > 1 ? 100 : 0), 0);
   if (merged.length > 1 && cost >= facts.size) return undefined;
-  return merged;
+  // §14.6: parts in the order asked for, unless some were coalesced (then in file order).
+  return merged.length === ranges.length ? ranges : merged;
 }
 
 /**
@@ -1215,8 +1229,13 @@ function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffe
 
 /** CONNECT asks for a tunnel, a proxy's job; node:http hands it here rather than to 'request'. */
 function refuseTunnel(req: http.IncomingMessage, socket: net.Socket, options: ServeOptions): void {
+  const requestLine = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+  // RFC 9112 §3.2.3: CONNECT's target is host:port and nothing else; any other is malformed.
+  if (!/^[^/?#@\s]*:\d+$/.test(req.url ?? '') || !isValidAuthority(req.url ?? '')) {
+    return afterAnswersInFlight(socket, () => sendRawAndClose(socket, 400, 'CONNECT needs a host:port target.', requestLine, '', options));
+  }
   afterAnswersInFlight(socket, () => sendRawAndClose(socket, 405, `CONNECT is for proxies; this server only answers ${ALLOWED_METHODS}.`,
-    `${req.method} ${req.url} HTTP/${req.httpVersion}`, `Allow: ${ALLOWED_METHODS}\r\n`, options));
+    requestLine, `Allow: ${ALLOWED_METHODS}\r\n`, options));
 }
 
 /**

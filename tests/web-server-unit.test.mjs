@@ -126,12 +126,19 @@ merging('overlapping and adjacent ranges become one; the others stay, sorted', (
   assert.equal(web.mergeRanges(R([0, 99], [10, 20])), R([0, 99]));
 });
 const facts = (size) => ({ size, mtimeMs: Date.UTC(2026, 0, 2, 3, 4, 5), etag: '"abc-123"', lastModified: 'Fri, 02 Jan 2026 03:04:05 GMT', contentType: 'text/plain' });
-const req = (headers) => ({ headers });
+const req = (headers, method = 'GET') => ({ headers, method });
 merging('two small ranges of a large file: multipart', () => {
   assert.equal(web.rangesToSend(req({ range: 'bytes=0-9,1000-1009' }), facts(100000)), R([0, 9], [1000, 1009]));
 });
 merging('two ranges that cost more than the file as parts: the whole file', () => {
   assert.is(web.rangesToSend(req({ range: 'bytes=0-9,20-29' }), facts(100)), undefined);
+});
+merging('parts come in the order asked for, unless some were merged (RFC 9110 §14.6)', () => {
+  assert.equal(web.rangesToSend(req({ range: 'bytes=5000-5009,0-9' }), facts(100000)), R([5000, 5009], [0, 9]));
+  assert.equal(web.rangesToSend(req({ range: 'bytes=5000-5009,0-9,5-14' }), facts(100000)), R([0, 14], [5000, 5009]));
+});
+merging('Range is for GET only: on HEAD it is ignored (RFC 9110 §14.2)', () => {
+  assert.is(web.rangesToSend(req({ range: 'bytes=0-9' }, 'HEAD'), facts(1000)), undefined);
 });
 merging('a thousand copies of one range merge into one', () => {
   const header = `bytes=${Array.from({ length: 100 }, () => '0-').join(',')}`;
@@ -210,6 +217,8 @@ const host = suite('isValidAuthority and checkHost: RFC 9112 §3.2');
 for (const [value, ok] of [
   ['example.com', true], ['example.com:8080', true], ['127.0.0.1:6789', true], ['[::1]', true], ['[::1]:8080', true],
   ['', true], ['localhost:', true], ['xn--bcher-kva.example', true], ['a%20b', true],
+  ['[v1.fe:x]', true], ['[::ffff:127.0.0.1]', true],
+  ['[ab..cd::ef98:0:7654:321]', false], ['[127.0.0.1]', false], ['[]', false],
   ['a b', false], ['a/b', false], ['user@host', false], ['[::1', false], ['host:70000', false], ['host:12a', false],
   ['host:80:80', false], ['[::1]x', false], ['a\tb', false],
 ]) {

@@ -1090,7 +1090,8 @@ async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, 
     ...entries.map(listingRow),
   ];
   const html = page(`Index of ${shown}`,
-    `<table>\n<tr><th>Name</th><th>Last modified (UTC)</th><th>Size</th></tr>\n${rows.join('\n')}\n</table>`);
+    '<style>th { text-align: left; } td, th { padding-right: 2em; } td:last-child { text-align: right; }</style>\n' +
+    `<table>\n<tr><th>Name</th><th>Last modified (UTC)</th><th>Size (bytes)</th></tr>\n${rows.join('\n')}\n</table>`);
   sendHtml(req, res, 200, html, options);
 }
 

@@ -65,8 +65,8 @@ is started again, up to 5 times a minute; when none is left, the server exits 75
 is shared out among the workers. The default is one process: the log then comes in order.`,
 };
 
-/** Everything a request needs to know about how the server was started. */
-interface ServeOptions {
+/** How the server was started: fixed for its whole life (Deno's ServeDirOptions). */
+interface ServeConfig {
   /** The served folder, symlinks resolved, so that a file's real path can be checked against it. */
   root: string;
   /** List a folder that has no index.html (else 404). */
@@ -79,6 +79,11 @@ interface ServeOptions {
   log: boolean;
   /** Print the heads (-v); checked first, so that a quiet server does not build them. */
   verbose: boolean;
+}
+
+/** The running server: what its requests share. */
+interface ServerState {
+  config: ServeConfig;
   trace: Trace;
   /** Whether the server is shutting down: answers then close their connection. */
   isStopping: () => boolean;
@@ -88,6 +93,19 @@ interface ServeOptions {
   cache: ReturnType<typeof smallFileCache>;
   /** Says on stderr, once per rush, that the server ran out of file descriptors. */
   reportShortage: (why: string) => void;
+  accessLog: AccessLog;
+  /** Per connection: the answer in flight and the pipelined requests waiting behind it. */
+  answerLines: WeakMap<net.Socket, AnswerLine>;
+}
+
+/** One request and its answer, from the parsed head to the log line (darkhttpd's struct connection). */
+interface Exchange {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  config: ServeConfig;
+  server: ServerState;
+  /** Body bytes gone out so far: the log's count for an answer cut short. */
+  sent: number;
 }
 
 // A request line longer than this gets 414. Node's limit for a whole request head is 16 KiB
@@ -143,51 +161,36 @@ async function main(): Promise<void> {
     wanted: Math.ceil(parseCount(flags, 'max-connections', 1000, 1, 100000) / workers), perConnection: 2, spare: 8,
   });
 
+  const accessLog = createAccessLog();
   // Whatever of the access log is still gathered goes out on exit too.
-  process.on('exit', flushLog);
+  process.on('exit', accessLog.flush);
   // A worker's stop is announced by the process that started it, once for all of them.
-  const shutdown = stopper(server, graceMs, quiet || worker > 0, trace);
+  const shutdown = stopper(server, graceMs, quiet || worker > 0, trace, accessLog);
   let served = 0;
-  const options: ServeOptions = {
+  const config: ServeConfig = {
     root,
     listing: !flags['no-listing'],
     dotfiles: Boolean(flags.dotfiles),
     once: Boolean(flags.once),
     log: !quiet,
     verbose: Boolean(flags.verbose),
+  };
+  const state: ServerState = {
+    config,
     trace,
     isStopping: () => shutdown.stopping,
     cache: smallFileCache(1000, 64 * 1024 * 1024),
     reportShortage,
+    accessLog,
+    answerLines: new WeakMap(),
     onResponseDone: () => {
       served += 1;
-      if (options.once && served === 1) shutdown.stop('served one request (--once)');
+      if (config.once && served === 1) shutdown.stop('served one request (--once)');
       // A keep-alive connection whose last answer just went out is idle now: close it.
       else if (shutdown.stopping) setImmediate(() => server.closeIdleConnections());
     },
   };
-
-  server.on('connection', (socket: net.Socket) => {
-    const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
-    trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
-    socket.once('close', () => trace(`${client}: closed; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
-  });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    answerInTurn(req.socket, res, () => handleRequest(req, res, options).catch((err: unknown) => {
-      // A bug or an I/O error after the checks: answer 500 if nothing was sent yet, else cut.
-      trace(`internal error: ${(err as Error)?.stack ?? err}`);
-      if (!res.headersSent) sendError(req, res, 500, 'The server failed while answering this request.', options);
-      else res.destroy();
-    }));
-  });
-  // Past --max-connections Node closes new connections at once, before any request.
-  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
-    trace(`refused ${formatEndpoint(data?.remoteAddress, data?.remotePort)}: ${server.maxConnections} connections are open (the cap)`);
-  });
-  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => refuseTunnel(req, socket, options));
-  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
-    answerUnparsableRequest(err, socket, options);
-  });
+  wireServer(server, state);
 
   if (worker > 0) return serveAsWorker(server, shutdown);
   const bound = await listenTcp(server, address, PROGRAM);
@@ -360,6 +363,33 @@ async function serveAsWorker(server: http.Server, shutdown: { stop: (why: string
   process.send?.('listening');
 }
 
+/** node:http's events, each to the function that answers it. */
+function wireServer(server: http.Server, state: ServerState): void {
+  const { trace } = state;
+  server.on('connection', (socket: net.Socket) => {
+    const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
+    trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
+    socket.once('close', () => trace(`${client}: closed; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const ex: Exchange = { req, res, config: state.config, server: state, sent: 0 };
+    answerInTurn(state, req.socket, res, () => handleRequest(ex).catch((err: unknown) => {
+      // A bug or an I/O error after the checks: answer 500 if nothing was sent yet, else cut.
+      trace(`internal error: ${(err as Error)?.stack ?? err}`);
+      if (!res.headersSent) sendError(ex, 500, 'The server failed while answering this request.');
+      else res.destroy();
+    }));
+  });
+  // Past --max-connections Node closes new connections at once, before any request.
+  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+    trace(`refused ${formatEndpoint(data?.remoteAddress, data?.remotePort)}: ${server.maxConnections} connections are open (the cap)`);
+  });
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => refuseTunnel(req, socket, state));
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
+    answerUnparsableRequest(err, socket, state);
+  });
+}
+
 /**
  * --send-timeout, as nginx's send_timeout: a client that takes no byte of its answer for that
  * long is closed, so that clients that ask for a large file and never read cannot hold every
@@ -422,91 +452,91 @@ function urlLines(bound: ListenAddress, port: number): string[] {
 
 // ---- One request, in the handout's order ----
 
-async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): Promise<void> {
+async function handleRequest(ex: Exchange): Promise<void> {
+  const { req, res, config, server } = ex;
   // A body sent with a GET is read and dropped, so that the connection can carry the next request.
   req.resume();
-  const streamed = { bytes: 0 };
-  logWhenDone(req, res, streamed, options);
-  if (options.verbose) options.trace(`${clientOf(req)} -> request head:\n${indentHead(requestHead(req), '> ')}`);
-  if (options.once || options.isStopping()) res.setHeader('Connection', 'close');
+  logWhenDone(ex);
+  if (config.verbose) server.trace(`${clientOf(req)} -> request head:\n${indentHead(requestHead(req), '> ')}`);
+  if (config.once || server.isStopping()) res.setHeader('Connection', 'close');
 
   // Step 1: parse the request.
   if (req.httpVersion === '0.9') {
     // llhttp reads a request line without a version as HTTP/0.9, which had no headers and no
     // status line; nothing sends it any more, but a student typing into nc forgets the version.
     res.setHeader('Connection', 'close');
-    return sendError(req, res, 400, 'The request line has no HTTP version: end it with HTTP/1.1, as in "GET /index.html HTTP/1.1".', options);
+    return sendError(ex, 400, 'The request line has no HTTP version: end it with HTTP/1.1, as in "GET /index.html HTTP/1.1".');
   }
   if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
-    return sendError(req, res, 505, `HTTP/${req.httpVersion} is not spoken here; use HTTP/1.1 or HTTP/1.0.`, options);
+    return sendError(ex, 505, `HTTP/${req.httpVersion} is not spoken here; use HTTP/1.1 or HTTP/1.0.`);
   }
   const framing = transferCodingProblem(req.headers['transfer-encoding']);
   if (framing) {
     // The body's end is unknown, so nothing after it on this connection can be trusted.
     res.setHeader('Connection', 'close');
-    return sendError(req, res, framing.status, framing.why, options);
+    return sendError(ex, framing.status, framing.why);
   }
   const hostProblem = checkHost(req);
-  if (hostProblem) return sendError(req, res, 400, hostProblem, options);
+  if (hostProblem) return sendError(ex, 400, hostProblem);
   const target = req.url ?? '';
   if (target.length > MAX_URL_LENGTH) {
-    return sendError(req, res, 414, `The request target is ${target.length} bytes long; the limit is ${MAX_URL_LENGTH}.`, options);
+    return sendError(ex, 414, `The request target is ${target.length} bytes long; the limit is ${MAX_URL_LENGTH}.`);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', ALLOWED_METHODS);
-    return sendError(req, res, 405, `${req.method} is not supported: this server only answers ${ALLOWED_METHODS}.`, options);
+    return sendError(ex, 405, `${req.method} is not supported: this server only answers ${ALLOWED_METHODS}.`);
   }
   const parsed = parseTarget(target);
-  if ('status' in parsed) return sendError(req, res, parsed.status, parsed.why, options);
+  if ('status' in parsed) return sendError(ex, parsed.status, parsed.why);
   const { segments, trailingSlash, shown } = parsed;
 
   // Step 2: find the file under the root.
-  if (!options.dotfiles && segments.some((s) => s.startsWith('.'))) return sendNotFound(req, res, shown, options);
-  const cached = trailingSlash ? undefined : options.cache.fresh(options.root, segments);
-  if (cached) return serveBytes(req, res, cached, cached.body, streamed, options);
-  if (certainlyMissing(options.root, segments)) return sendNotFound(req, res, shown, options);
-  const found = await openUnderRoot(options.root, segments, options.dotfiles);
-  if (found === 'missing') return sendNotFound(req, res, shown, options);
-  if (found === 'forbidden') return sendError(req, res, 403, `You may not read ${shown}.`, options);
-  if (found === 'busy') return sendBusy(req, res, options);
+  if (!config.dotfiles && segments.some((s) => s.startsWith('.'))) return sendNotFound(ex, shown);
+  const cached = trailingSlash ? undefined : server.cache.fresh(config.root, segments);
+  if (cached) return serveBytes(ex, cached, cached.body);
+  if (certainlyMissing(config.root, segments)) return sendNotFound(ex, shown);
+  const found = await openUnderRoot(config.root, segments, config.dotfiles);
+  if (found === 'missing') return sendNotFound(ex, shown);
+  if (found === 'forbidden') return sendError(ex, 403, `You may not read ${shown}.`);
+  if (found === 'busy') return sendBusy(ex);
 
   // Step 3: answer with header lines and the file (or the folder's index.html, or its listing).
   if (found.stats.isDirectory()) {
     try {
-      return await answerFolder(req, res, found, parsed, streamed, options);
+      return await answerFolder(ex, found, parsed);
     } finally {
       await found.file.close();
     }
   }
   if (trailingSlash || !found.stats.isFile()) {
     await found.file.close();
-    if (trailingSlash) return sendNotFound(req, res, shown, options);
-    return sendError(req, res, 403, `${shown} is not a regular file.`, options);
+    if (trailingSlash) return sendNotFound(ex, shown);
+    return sendError(ex, 403, `${shown} is not a regular file.`);
   }
-  return serveFile(req, res, found, segments, streamed, options);
+  return serveFile(ex, found, segments);
 }
 
 /** A folder: /dir -> /dir/, then its index.html, else its listing (or 404 with --no-listing). */
-async function answerFolder(req: http.IncomingMessage, res: http.ServerResponse, folder: OpenFile,
-  { segments, trailingSlash, query, shown }: Target, streamed: { bytes: number }, options: ServeOptions): Promise<void> {
-  if (!trailingSlash) return redirectToFolder(req, res, segments, query, options);
+async function answerFolder(ex: Exchange, folder: OpenFile, { segments, trailingSlash, query, shown }: Target): Promise<void> {
+  const { req, res, config } = ex;
+  if (!trailingSlash) return redirectToFolder(ex, segments, query);
   // index.html passes the same checks: it too may be a symlink pointing out of the root.
-  const index = await openUnderRoot(options.root, [...segments, 'index.html'], options.dotfiles);
-  if (typeof index === 'object' && index.stats.isFile()) return serveFile(req, res, index, undefined, streamed, options);
+  const index = await openUnderRoot(config.root, [...segments, 'index.html'], config.dotfiles);
+  if (typeof index === 'object' && index.stats.isFile()) return serveFile(ex, index, undefined);
   if (typeof index === 'object') await index.file.close();
-  if (index === 'busy') return sendBusy(req, res, options);
-  if (!options.listing) return sendNotFound(req, res, shown, options);
+  if (index === 'busy') return sendBusy(ex);
+  if (!config.listing) return sendNotFound(ex, shown);
   // A listing has no ETag and no date worth comparing (its sizes and times change with files
   // inside), so of the preconditions only "*" can match it (RFC 9110 §13.1.1, §13.1.2).
   const ifMatch = req.headers['if-match'];
   if (ifMatch !== undefined && ifMatch.trim() !== '*') {
-    return sendError(req, res, 412, 'A folder listing has no entity tag for If-Match to match.', options);
+    return sendError(ex, 412, 'A folder listing has no entity tag for If-Match to match.');
   }
   if (req.headers['if-none-match']?.trim() === '*') {
-    writeHead(res, 304, {}, options);
+    writeHead(ex, 304, {});
     return void res.end();
   }
-  return sendListing(req, res, folder, shown, segments.length === 0, options);
+  return sendListing(ex, folder, shown, segments.length === 0);
 }
 
 export interface Target { segments: string[]; trailingSlash: boolean; query: string; shown: string }
@@ -713,22 +743,21 @@ export function factsOf(path: string, stats: fs.Stats): FileFacts {
  * 200 with the whole file, 206 with part of it, 304 when the client's copy is current, 416.
  * Closes the file. A small file read whole is remembered (under `segments`) for the next request.
  */
-async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, { path, file, stats }: OpenFile,
-  segments: string[] | undefined, streamed: { bytes: number }, options: ServeOptions): Promise<void> {
+async function serveFile(ex: Exchange, { path, file, stats }: OpenFile, segments: string[] | undefined): Promise<void> {
   let streaming = false;
   try {
     const facts = factsOf(path, stats);
     if (facts.size <= SMALL_FILE) {
       const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(facts.size), 0, facts.size, 0);
       // The file shrank since fstat: the header lines would promise bytes that are gone.
-      if (bytesRead < facts.size) return sendError(req, res, 503, 'The file changed while it was being read; try again.', options);
-      if (segments) options.cache.remember(segments, stats, { ...facts, body: buffer });
-      return serveBytes(req, res, facts, buffer, streamed, options);
+      if (bytesRead < facts.size) return sendError(ex, 503, 'The file changed while it was being read; try again.');
+      if (segments) ex.server.cache.remember(segments, stats, { ...facts, body: buffer });
+      return serveBytes(ex, facts, buffer);
     }
-    const plan = answerHead(req, res, facts, options);
+    const plan = answerHead(ex, facts);
     if (plan === undefined) return;
     streaming = true;
-    await sendFromFile(res, file, path, plan, streamed);
+    await sendFromFile(ex, file, path, plan);
   } finally {
     if (!streaming) await file.close();
   }
@@ -741,17 +770,17 @@ async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, { 
  * pipelined answer) as the rest of it: the connection is closed at once, the only way to tell it
  * the body was cut.
  */
-async function sendFromFile(res: http.ServerResponse, file: fs.promises.FileHandle, path: string, plan: BodyPlan,
-  streamed: { bytes: number }): Promise<void> {
+async function sendFromFile(ex: Exchange, file: fs.promises.FileHandle, path: string, plan: BodyPlan): Promise<void> {
+  const { res } = ex;
   try {
     for (const part of plan.parts) {
       if (part.head.length > 0) res.write(part.head);
-      streamed.bytes += part.head.length;
+      ex.sent += part.head.length;
       const wanted = part.end - part.start + 1;
       let got = 0;
       const body = file.createReadStream({ start: part.start, end: part.end, autoClose: false });
       // Counted as it goes: the log of an answer cut short says how much did go out.
-      body.on('data', (chunk: string | Buffer) => { got += chunk.length; streamed.bytes += chunk.length; });
+      body.on('data', (chunk: string | Buffer) => { got += chunk.length; ex.sent += chunk.length; });
       // pipeline ends the read when the client goes away mid-transfer; that is not our error.
       const sent = await pipeline(body, res, { end: false }).then(() => true, () => false);
       if (!sent) return void res.destroy();
@@ -760,7 +789,7 @@ async function sendFromFile(res: http.ServerResponse, file: fs.promises.FileHand
         return void res.destroy();
       }
     }
-    streamed.bytes += plan.tail.length;
+    ex.sent += plan.tail.length;
     res.end(plan.tail.length > 0 ? plan.tail : undefined);
   } finally {
     await file.close();
@@ -768,18 +797,18 @@ async function sendFromFile(res: http.ServerResponse, file: fs.promises.FileHand
 }
 
 /** The same answers as serveFile, for a file whose bytes are in memory. */
-function serveBytes(req: http.IncomingMessage, res: http.ServerResponse, facts: FileFacts, body: Buffer,
-  streamed: { bytes: number }, options: ServeOptions): void {
-  const plan = answerHead(req, res, facts, options);
+function serveBytes(ex: Exchange, facts: FileFacts, body: Buffer): void {
+  const { res } = ex;
+  const plan = answerHead(ex, facts);
   if (plan === undefined) return;
   const [first] = plan.parts;
   if (plan.parts.length === 1 && first.start === 0 && first.end === body.length - 1) {
-    streamed.bytes = body.length;
+    ex.sent = body.length;
     return void res.end(body);
   }
   const pieces = plan.parts.flatMap((part) => [part.head, body.subarray(part.start, part.end + 1)]);
   const whole = Buffer.concat([...pieces, plan.tail]);
-  streamed.bytes = whole.length;
+  ex.sent = whole.length;
   res.end(whole);
 }
 
@@ -794,44 +823,44 @@ export interface BodyPlan {
  * Decides the status from the request's preconditions and ranges, and writes the head. Returns
  * what the body is to hold, or undefined when the answer is complete (304, 412, 416, HEAD, empty).
  */
-function answerHead(req: http.IncomingMessage, res: http.ServerResponse, facts: FileFacts,
-  options: ServeOptions): BodyPlan | undefined {
+function answerHead(ex: Exchange, facts: FileFacts): BodyPlan | undefined {
+  const { req, res } = ex;
   const verdict = checkPreconditions(req, facts);
   if (verdict === 304) {
     // RFC 9110 §15.4.5: a 304 repeats the ETag; Last-Modified, the weaker validator, only without one.
-    writeHead(res, 304, { ETag: facts.etag }, options);
+    writeHead(ex, 304, { ETag: facts.etag });
     res.end();
     return undefined;
   }
   if (verdict === 412) {
-    sendError(req, res, 412, 'The file is not the version this request is conditional on (If-Match or If-Unmodified-Since).', options);
+    sendError(ex, 412, 'The file is not the version this request is conditional on (If-Match or If-Unmodified-Since).');
     return undefined;
   }
   const ranges = rangesToSend(req, facts);
   if (ranges === 'unsatisfiable') {
-    sendError(req, res, 416, `The file has ${facts.size} bytes; the range asked for is outside it.`,
-      options, { 'Content-Range': `bytes */${facts.size}` });
+    sendError(ex, 416, `The file has ${facts.size} bytes; the range asked for is outside it.`,
+      { 'Content-Range': `bytes */${facts.size}` });
     return undefined;
   }
   const validators = { ETag: facts.etag, 'Last-Modified': facts.lastModified, 'Accept-Ranges': 'bytes' };
   let plan: BodyPlan;
   if (ranges === undefined) {
     plan = { parts: [{ head: EMPTY, start: 0, end: facts.size - 1 }], tail: EMPTY };
-    writeHead(res, 200, { 'Content-Type': facts.contentType, 'Content-Length': facts.size, ...validators }, options);
+    writeHead(ex, 200, { 'Content-Type': facts.contentType, 'Content-Length': facts.size, ...validators });
   } else if (ranges.length === 1) {
     const [{ start, end }] = ranges;
     plan = { parts: [{ head: EMPTY, start, end }], tail: EMPTY };
-    writeHead(res, 206, {
+    writeHead(ex, 206, {
       'Content-Type': facts.contentType, 'Content-Length': end - start + 1, ...validators,
       'Content-Range': `bytes ${start}-${end}/${facts.size}`,
-    }, options);
+    });
   } else {
     plan = multipartPlan(ranges, facts);
     const length = plan.parts.reduce((sum, p) => sum + p.head.length + p.end - p.start + 1, plan.tail.length);
-    writeHead(res, 206, {
+    writeHead(ex, 206, {
       'Content-Type': `multipart/byteranges; boundary=${plan.tail.toString('latin1').slice(4, -4)}`,
       'Content-Length': length, ...validators,
-    }, options);
+    });
   }
   if (req.method === 'HEAD' || facts.size === 0) {
     res.end();
@@ -1059,17 +1088,16 @@ export function contentTypeFor(path: string): string {
 }
 
 /** `/dir` → `/dir/`, keeping the query. Built from the decoded segments, so it starts with one "/" only. */
-function redirectToFolder(req: http.IncomingMessage, res: http.ServerResponse, segments: string[],
-  query: string, options: ServeOptions): void {
+function redirectToFolder(ex: Exchange, segments: string[], query: string): void {
+  const { res } = ex;
   // Each segment then "/": the root itself (reached as "/." or "/sub/..") is "/", never "//",
   // which a browser would read as another host.
   const location = `/${segments.map((segment) => `${encodeURIComponent(segment)}/`).join('')}${query}`;
   res.setHeader('Location', location);
-  sendHtml(req, res, 301, page('301 Moved Permanently', `<p>This folder is at <a href="${escapeHtml(location)}">${escapeHtml(location)}</a>.</p>`), options);
+  sendHtml(ex, 301, page('301 Moved Permanently', `<p>This folder is at <a href="${escapeHtml(location)}">${escapeHtml(location)}</a>.</p>`));
 }
 
-async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, folder: OpenFile, shown: string,
-  atRoot: boolean, options: ServeOptions): Promise<void> {
+async function sendListing(ex: Exchange, folder: OpenFile, shown: string, atRoot: boolean): Promise<void> {
   // Through the open descriptor, not by name: the folder checked is the folder listed.
   const here = `/proc/self/fd/${folder.file.fd}/`;
   let names: Buffer[];
@@ -1078,12 +1106,12 @@ async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, 
     names = await fs.promises.readdir(here, { encoding: 'buffer' });
   } catch (err) {
     const code = errorCode(err);
-    if (code === 'EMFILE' || code === 'ENFILE') return sendBusy(req, res, options);
-    return sendError(req, res, 403, `You may not list ${shown}.`, options);
+    if (code === 'EMFILE' || code === 'ENFILE') return sendBusy(ex);
+    return sendError(ex, 403, `You may not list ${shown}.`);
   }
   const entries = await Promise.all(names
-    .filter((name) => options.dotfiles || name[0] !== 0x2e)
-    .map((name) => describeEntry(here, name, options)));
+    .filter((name) => ex.config.dotfiles || name[0] !== 0x2e)
+    .map((name) => describeEntry(here, name, ex.config)));
   entries.sort((a, b) => Number(b.folder) - Number(a.folder) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const rows = [
     ...(atRoot ? [] : ['<tr><td><a href="../">../</a></td><td></td><td></td></tr>']),
@@ -1092,7 +1120,7 @@ async function sendListing(req: http.IncomingMessage, res: http.ServerResponse, 
   const html = page(`Index of ${shown}`,
     '<style>th { text-align: left; } td, th { padding-right: 2em; } td:last-child { text-align: right; }</style>\n' +
     `<table>\n<tr><th>Name</th><th>Last modified (UTC)</th><th>Size (bytes)</th></tr>\n${rows.join('\n')}\n</table>`);
-  sendHtml(req, res, 200, html, options);
+  sendHtml(ex, 200, html);
 }
 
 interface ListingEntry {
@@ -1109,7 +1137,7 @@ interface ListingEntry {
  * server refuses in a path (not UTF-8, control characters, a backslash) or a symlink out of the
  * root gets none, rather than a link that answers 400, 403 or 404.
  */
-async function describeEntry(here: string, raw: Buffer, options: ServeOptions): Promise<ListingEntry> {
+async function describeEntry(here: string, raw: Buffer, config: ServeConfig): Promise<ListingEntry> {
   const name = raw.toString('utf8');
   if (!Buffer.from(name, 'utf8').equals(raw)) {
     const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
@@ -1124,9 +1152,9 @@ async function describeEntry(here: string, raw: Buffer, options: ServeOptions): 
     const link = await fs.promises.lstat(path);
     if (link.isSymbolicLink()) {
       const real = await fs.promises.realpath(path);
-      const inside = options.root.endsWith(sep) ? options.root : options.root + sep;
-      const hidden = !options.dotfiles && relative(options.root, real).split(sep).some((part) => part.startsWith('.'));
-      if ((real !== options.root && !real.startsWith(inside)) || hidden) return { name, folder: false, refused: 'a link out of this folder' };
+      const inside = config.root.endsWith(sep) ? config.root : config.root + sep;
+      const hidden = !config.dotfiles && relative(config.root, real).split(sep).some((part) => part.startsWith('.'));
+      if ((real !== config.root && !real.startsWith(inside)) || hidden) return { name, folder: false, refused: 'a link out of this folder' };
     }
     const stats = link.isSymbolicLink() ? await fs.promises.stat(path) : link;
     return { name, folder: stats.isDirectory(), size: stats.isDirectory() ? undefined : stats.size, mtime: stats.mtime };
@@ -1145,24 +1173,25 @@ function listingRow({ name, folder, refused, size, mtime }: ListingEntry): strin
 }
 
 /** Out of file descriptors for now: the client may try again in a moment. */
-function sendBusy(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): void {
-  options.reportShortage('answering 503 until some close');
-  sendError(req, res, 503, 'The server has too many files open right now; try again in a moment.', options, { 'Retry-After': '1' });
+function sendBusy(ex: Exchange): void {
+  ex.server.reportShortage('answering 503 until some close');
+  sendError(ex, 503, 'The server has too many files open right now; try again in a moment.', { 'Retry-After': '1' });
 }
 
-function sendNotFound(req: http.IncomingMessage, res: http.ServerResponse, shown: string, options: ServeOptions): void {
-  sendError(req, res, 404, `The requested path ${shown} was not found on this server.`, options);
+function sendNotFound(ex: Exchange, shown: string): void {
+  sendError(ex, 404, `The requested path ${shown} was not found on this server.`);
 }
 
-function sendError(req: http.IncomingMessage, res: http.ServerResponse, status: number, why: string,
-  options: ServeOptions, headers: http.OutgoingHttpHeaders = {}): void {
+function sendError(ex: Exchange, status: number, why: string, headers: http.OutgoingHttpHeaders = {}): void {
+  const { res } = ex;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value!);
-  sendHtml(req, res, status, page(`${status} ${http.STATUS_CODES[status]}`, `<p>${escapeHtml(why)}</p>`), options);
+  sendHtml(ex, status, page(`${status} ${http.STATUS_CODES[status]}`, `<p>${escapeHtml(why)}</p>`));
 }
 
-function sendHtml(req: http.IncomingMessage, res: http.ServerResponse, status: number, html: string, options: ServeOptions): void {
+function sendHtml(ex: Exchange, status: number, html: string): void {
+  const { req, res } = ex;
   const body = Buffer.from(html);
-  writeHead(res, status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': body.length }, options);
+  writeHead(ex, status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': body.length });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
@@ -1175,32 +1204,33 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Every response head goes out through here, so that -v can show it exactly as Node wrote it. */
-function writeHead(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders, options: ServeOptions): void {
+/**
+ * Every head of an answer to a parsed request goes out through here (the parser-refused ones
+ * through sendRawAndClose), so that -v shows it exactly as Node wrote it.
+ */
+function writeHead(ex: Exchange, status: number, headers: http.OutgoingHttpHeaders): void {
+  const { req, res } = ex;
   // setHeader, not writeHead(status, headers): only then does getHeader() see them for the log.
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value!);
   res.writeHead(status);
-  if (options.verbose && res.req) {
+  if (ex.config.verbose) {
     // Node keeps the exact head it wrote in _header; the public API has only the parts.
-    const head = (res as unknown as { _header?: string })._header ?? `HTTP/1.1 ${status}`;
-    options.trace(`${clientOf(res.req)} <- response head:\n${indentHead(head, '< ')}`);
+    traceResponseHead(ex.server, clientOf(req), (res as unknown as { _header?: string })._header ?? `HTTP/1.1 ${status}`);
   }
 }
 
 /**
  * Logs the exchange once the response is complete (or cut), and tells --once about it. BYTES is
- * the body: Content-Length when it all went out, else what was read from the file before the cut.
+ * the body: Content-Length when it all went out, else what went out before the cut.
  */
-function logWhenDone(req: http.IncomingMessage, res: http.ServerResponse, streamed: { bytes: number }, options: ServeOptions): void {
+function logWhenDone(ex: Exchange): void {
+  const { req, res, server } = ex;
   const client = req.socket.remoteAddress;
   res.once('close', () => {
     const complete = res.writableFinished && req.method !== 'HEAD';
-    const bytes = complete ? Number(res.getHeader('Content-Length') ?? 0) : streamed.bytes;
-    if (options.log) {
-      const requestLine = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
-      writeLogLine(accessLogLine(client, requestLine, res.statusCode, bytes));
-    }
-    options.onResponseDone();
+    const bytes = complete ? Number(res.getHeader('Content-Length') ?? 0) : ex.sent;
+    logAnswer(server, client, `${req.method} ${req.url} HTTP/${req.httpVersion}`, res.statusCode, bytes);
+    server.onResponseDone();
   });
 }
 
@@ -1210,10 +1240,10 @@ function logWhenDone(req: http.IncomingMessage, res: http.ServerResponse, stream
  * llhttp refused the request (or the client was too slow): answer with the status that says
  * why, log it like any other request, and close, since the connection's framing is now unknown.
  */
-function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket, options: ServeOptions): void {
+function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket, server: ServerState): void {
   const firstLine = firstLineOf(err.rawPacket);
   const status = statusForParseError(err.code, firstLine);
-  options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)}: request refused by the parser (${err.code}): ${err.message}`);
+  server.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)}: request refused by the parser (${err.code}): ${err.message}`);
   // The client said "Connection: close" and sent more anyway: those bytes are ignored, and the
   // answer in flight closes the connection when it is done (cutting it would lose that answer).
   if (err.code === 'HPE_CLOSED_CONNECTION') return;
@@ -1225,18 +1255,18 @@ function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffe
     return;
   }
   // A broken request pipelined behind good ones: their answers go out first.
-  afterAnswersInFlight(socket, () => sendRawAndClose(socket, status, parseErrorSentence(err, status), firstLine ?? '-', '', options));
+  afterAnswersInFlight(server, socket, () => sendRawAndClose(server, socket, status, parseErrorSentence(err, status), firstLine ?? '-', ''));
 }
 
 /** CONNECT asks for a tunnel, a proxy's job; node:http hands it here rather than to 'request'. */
-function refuseTunnel(req: http.IncomingMessage, socket: net.Socket, options: ServeOptions): void {
+function refuseTunnel(req: http.IncomingMessage, socket: net.Socket, server: ServerState): void {
   const requestLine = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
   // RFC 9112 §3.2.3: CONNECT's target is host:port and nothing else; any other is malformed.
   if (!/^[^/?#@\s]*:\d+$/.test(req.url ?? '') || !isValidAuthority(req.url ?? '')) {
-    return afterAnswersInFlight(socket, () => sendRawAndClose(socket, 400, 'CONNECT needs a host:port target.', requestLine, '', options));
+    return afterAnswersInFlight(server, socket, () => sendRawAndClose(server, socket, 400, 'CONNECT needs a host:port target.', requestLine, ''));
   }
-  afterAnswersInFlight(socket, () => sendRawAndClose(socket, 405, `CONNECT is for proxies; this server only answers ${ALLOWED_METHODS}.`,
-    requestLine, `Allow: ${ALLOWED_METHODS}\r\n`, options));
+  afterAnswersInFlight(server, socket, () => sendRawAndClose(server, socket, 405, `CONNECT is for proxies; this server only answers ${ALLOWED_METHODS}.`,
+    requestLine, `Allow: ${ALLOWED_METHODS}\r\n`));
 }
 
 /**
@@ -1258,12 +1288,10 @@ interface AnswerLine {
   /** What to do once no answer is open (a raw answer and close). */
   then: (() => void)[];
 }
-const answerLines = new WeakMap<net.Socket, AnswerLine>();
-
-function answerInTurn(socket: net.Socket, res: http.ServerResponse, begin: () => void): void {
-  let line = answerLines.get(socket);
+function answerInTurn(server: ServerState, socket: net.Socket, res: http.ServerResponse, begin: () => void): void {
+  let line = server.answerLines.get(socket);
   if (!line) {
-    answerLines.set(socket, (line = { open: 0, waiting: [], then: [] }));
+    server.answerLines.set(socket, (line = { open: 0, waiting: [], then: [] }));
     // A connection gone: the requests still waiting on it are never begun (node:http closes
     // their answers one by one, which must not start them: each would open its file for nobody).
     socket.once('close', () => { line!.waiting.length = 0; });
@@ -1305,29 +1333,32 @@ function readAgain(socket: net.Socket): void {
   s.resume();
 }
 
-function afterAnswersInFlight(socket: net.Socket, action: () => void): void {
-  const line = answerLines.get(socket);
+function afterAnswersInFlight(server: ServerState, socket: net.Socket, action: () => void): void {
+  const line = server.answerLines.get(socket);
   if (!line || line.open === 0) return action();
   // Not writable: the connection died, or node:http is closing it after its last answer (the
   // client half-closed). Nothing more to say then; destroying it would cut answers still flushing.
   line.then.push(() => { if (socket.writable) action(); });
 }
 
-/** A whole response written straight to the socket (no ServerResponse exists here), logged, then close. */
-function sendRawAndClose(socket: net.Socket, status: number, why: string, requestLine: string,
-  extraHeaders: string, options: ServeOptions): void {
+/**
+ * A whole response written straight to the socket (no ServerResponse exists here), traced and
+ * logged like every other answer, then close.
+ */
+function sendRawAndClose(server: ServerState, socket: net.Socket, status: number, why: string, requestLine: string,
+  extraHeaders: string): void {
   const reason = http.STATUS_CODES[status] ?? 'Error';
   const body = Buffer.from(page(`${status} ${reason}`, `<p>${escapeHtml(why)}</p>`));
   const head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${new Date().toUTCString()}\r\n${extraHeaders}` +
     `Content-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
-  options.trace(`${formatEndpoint(socket.remoteAddress, socket.remotePort)} <- response head:\n${indentHead(head, '< ')}`);
-  if (options.log) writeLogLine(accessLogLine(socket.remoteAddress, requestLine, status, body.length));
+  traceResponseHead(server, formatEndpoint(socket.remoteAddress, socket.remotePort), head);
+  logAnswer(server, socket.remoteAddress, requestLine, status, body.length);
   socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   // end() waits for the client to read; a client that never does must not hold the socket. But
   // one that reads slowly must get it all (a RST makes its kernel drop what it has not read
   // yet, answers before this one included): so 2 s without progress, not 2 s in all.
   socket.setTimeout(2000, () => socket.destroy());
-  options.onResponseDone();
+  server.onResponseDone();
 }
 
 export function statusForParseError(code: string | undefined, firstLine: string | undefined): number | undefined {
@@ -1387,34 +1418,67 @@ export function firstLineOf(raw: Buffer | undefined): string | undefined {
  * write(2) per request took a 1 KiB GET from about 33,000 to 20,000 requests/s (wrk -c50, log to
  * a pipe); batched, about 31,000. Whatever is pending is written on exit too.
  */
-let pendingLog: string[] = [];
-function writeLogLine(line: string): void {
-  if (pendingLog.length === 0) setImmediate(flushLog);
-  pendingLog.push(`${line}\n`);
+interface AccessLog {
+  /** Gathers the line of one answer; it goes out at the end of this turn of the event loop. */
+  answer(address: string | undefined, requestLine: string, status: number, bytes: number): void;
+  flush(): void;
 }
+
 /** Linux writes up to this many bytes to a pipe in one piece, never mixed with another writer's. */
 const PIPE_BUF = 4096;
-function flushLog(): void {
-  // Whole lines, at most PIPE_BUF bytes per write: with --workers, several processes write to
-  // the same stdout, and a line cut in two by another worker's write would corrupt the log.
-  // Lines are ASCII (escapeLogField), so characters count bytes.
-  let chunk = '';
-  for (const line of pendingLog) {
-    if (chunk.length > 0 && chunk.length + line.length > PIPE_BUF) {
-      process.stdout.write(chunk);
-      chunk = '';
+
+function createAccessLog(): AccessLog {
+  let pending: string[] = [];
+  const flush = () => {
+    // Whole lines, at most PIPE_BUF bytes per write: with --workers, several processes write to
+    // the same stdout, and a line cut in two by another worker's write would corrupt the log.
+    // Lines are ASCII (escapeLogField), so characters count bytes.
+    let chunk = '';
+    for (const line of pending) {
+      if (chunk.length > 0 && chunk.length + line.length > PIPE_BUF) {
+        process.stdout.write(chunk);
+        chunk = '';
+      }
+      chunk += line;
     }
-    chunk += line;
-  }
-  if (chunk.length > 0) process.stdout.write(chunk);
-  pendingLog = [];
+    if (chunk.length > 0) process.stdout.write(chunk);
+    pending = [];
+  };
+  // The log's time, formatted once per second rather than once per request.
+  const clock = { second: -1, text: '' };
+  const now = () => {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== clock.second) {
+      clock.second = second;
+      clock.text = clfTime(new Date(second * 1000));
+    }
+    return clock.text;
+  };
+  return {
+    answer(address, requestLine, status, bytes): void {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push(`${accessLogLine(address, requestLine, status, bytes, now())}\n`);
+    },
+    flush,
+  };
+}
+
+/** The access-log line of one answer, whichever way it was written. */
+function logAnswer(server: ServerState, address: string | undefined, requestLine: string, status: number, bytes: number): void {
+  if (server.config.log) server.accessLog.answer(address, requestLine, status, bytes);
+}
+
+/** -v: a response head exactly as it went out, whichever way it was written. */
+function traceResponseHead(server: ServerState, client: string, head: string): void {
+  if (server.config.verbose) server.trace(`${client} <- response head:\n${indentHead(head, '< ')}`);
 }
 
 /** One line of the Common Log Format: `host ident user [time] "request" status bytes`. */
-export function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number): string {
+export function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number,
+  time = clfTime(new Date())): string {
   const host = address === undefined ? '-' : formatAddress(address);
   const shown = requestLine.length > 1024 ? `${requestLine.slice(0, 1024)}...` : requestLine;
-  return `${host} - - [${clfTimeNow()}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
+  return `${host} - - [${time}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
 }
 
 /** As Apache does: quotes and backslashes escaped, and any byte outside printable ASCII as \xHH, so a line stays one line. */
@@ -1426,18 +1490,6 @@ export function escapeLogField(text: string): string {
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** The log's time, formatted once per second rather than once per request. */
-let clfSecond = -1;
-let clfText = '';
-function clfTimeNow(): string {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== clfSecond) {
-    clfSecond = second;
-    clfText = clfTime(new Date(second * 1000));
-  }
-  return clfText;
-}
 
 /** `24/Nov/2026:17:09:16 +0000`: local time with its offset from UTC. */
 export function clfTime(date: Date): string {
@@ -1473,14 +1525,15 @@ function sayGraceOver(): void {
  * Ctrl-C, SIGTERM or --once: stop accepting, close idle keep-alive connections, let responses in
  * flight finish for up to --grace seconds, exit 0. A second signal exits at once.
  */
-function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Trace): { stop: (why: string) => void; stopping: boolean } {
+function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Trace,
+  accessLog: AccessLog): { stop: (why: string) => void; stopping: boolean } {
   const shutdown = { stopping: false, stop };
   return shutdown;
 
   function stop(why: string): void {
     if (shutdown.stopping) return exitWhenFlushed(EXIT.ok);
     shutdown.stopping = true;
-    flushLog(); // the access log of what was served comes before the line saying we stop
+    accessLog.flush(); // the access log of what was served comes before the line saying we stop
     if (!quiet) sayStopping(why, graceMs);
     server.close(() => {
       trace('all connections closed');

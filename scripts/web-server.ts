@@ -114,342 +114,6 @@ const MAX_URL_LENGTH = 8192;
 const MAX_HEAD_SIZE = 16384;
 const ALLOWED_METHODS = 'GET, HEAD';
 
-
-async function main(): Promise<void> {
-  // mri reads any --no-X as "X = false", which the shared parser refuses as an unknown option;
-  // -N is --no-listing's alias, so the long form is passed on as the short one.
-  const argv = process.argv.slice(2).map((arg) => (arg === '--no-listing' ? '-N' : arg));
-  const { flags, positionals } = parseCommandLine(spec, argv);
-  const address = listenAddressFromArgs(positionals, 6789, familyOf(flags));
-  const rootArg = typeof flags.root === 'string' ? flags.root : '.';
-  const root = realFolder(rootArg);
-  requireProcFs();
-  const keepAliveMs = Math.round(parseSeconds(flags, 'keep-alive', 5) * 1000);
-  const headersTimeoutMs = Math.round(parseSeconds(flags, 'headers-timeout', 10) * 1000);
-  const requestTimeoutMs = Math.round(parseSeconds(flags, 'request-timeout', 30) * 1000);
-  const graceMs = Math.round(parseSeconds(flags, 'grace', 10) * 1000);
-  const sendTimeoutMs = Math.round(parseSeconds(flags, 'send-timeout', 30) * 1000);
-  if (headersTimeoutMs > requestTimeoutMs) {
-    throw new UsageError('--headers-timeout cannot be longer than --request-timeout (the head is part of the request)');
-  }
-  const quiet = Boolean(flags.quiet);
-  const workers = flags.workers === 'auto' ? os.availableParallelism() : parseCount(flags, 'workers', 1, 1, 64, 'auto for one per core');
-  if (workers > 1 && flags.once) throw new UsageError('--once serves one request, from one process: drop --workers');
-  // Set only in the processes that superviseWorkers starts: their number, 1 to N.
-  const worker = Number(process.env[WORKER_ENV] ?? 0);
-  const trace = createTrace(worker > 0 ? `${PROGRAM} worker ${worker}` : PROGRAM, Boolean(flags.verbose));
-  if (workers > 1 && worker === 0) return superviseWorkers(address, workers, root, graceMs, quiet, trace);
-
-  const server = http.createServer({
-    keepAliveTimeout: keepAliveMs,
-    headersTimeout: headersTimeoutMs,
-    requestTimeout: requestTimeoutMs,
-    // How often Node looks for clients past those timeouts (its default, 30 s, would let a
-    // slowloris client hold a connection far longer than --headers-timeout says).
-    connectionsCheckingInterval: Math.max(1, Math.min(1000, Math.floor(headersTimeoutMs / 2))),
-    maxHeaderSize: MAX_HEAD_SIZE,
-    // Node answers a missing Host with a bare 400 that never reaches our handler (nor the log).
-    requireHostHeader: false,
-  });
-  closeClientsThatNeverRead(server, sendTimeoutMs);
-  // A client may half-close (send FIN) right after its request, as `printf 'GET / HTTP/1.0\r\n\r\n' | nc -N`
-  // does. By default node:http then drops every answer not yet written, i.e. any file that needs
-  // a trip to the disk; with this (undocumented, hence the cast) it sends them, then closes.
-  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  // --max-connections, or fewer if ulimit -n leaves room for fewer: each may need a file open too.
-  const reportShortage = limitConnections(server, PROGRAM, {
-    wanted: Math.ceil(parseCount(flags, 'max-connections', 1000, 1, 100000) / workers), perConnection: 2, spare: 8,
-  });
-
-  const accessLog = createAccessLog();
-  // Whatever of the access log is still gathered goes out on exit too.
-  process.on('exit', accessLog.flush);
-  // A worker's stop is announced by the process that started it, once for all of them.
-  const shutdown = stopper(server, graceMs, quiet || worker > 0, trace, accessLog);
-  let served = 0;
-  const config: ServeConfig = {
-    root,
-    listing: !flags['no-listing'],
-    dotfiles: Boolean(flags.dotfiles),
-    once: Boolean(flags.once),
-    log: !quiet,
-    verbose: Boolean(flags.verbose),
-  };
-  const state: ServerState = {
-    config,
-    trace,
-    isStopping: () => shutdown.stopping,
-    cache: smallFileCache(1000, 64 * 1024 * 1024),
-    reportShortage,
-    accessLog,
-    answerLines: new WeakMap(),
-    onResponseDone: () => {
-      served += 1;
-      if (config.once && served === 1) shutdown.stop('served one request (--once)');
-      // A keep-alive connection whose last answer just went out is idle now: close it.
-      else if (shutdown.stopping) setImmediate(() => server.closeIdleConnections());
-    },
-  };
-  wireServer(server, state);
-
-  if (worker > 0) return serveAsWorker(server, shutdown);
-  const bound = await listenTcp(server, address, PROGRAM);
-  // Handlers before the ready line: whoever waits for that line may signal us right after it.
-  process.on('SIGINT', () => shutdown.stop('SIGINT'));
-  process.on('SIGTERM', () => shutdown.stop('SIGTERM'));
-  // The ready line even with -q: it says where to connect, and scripts wait for it.
-  console.log('Ready to serve...');
-  for (const line of urlLines(bound, (server.address() as net.AddressInfo).port)) console.log(line);
-  console.log(`Serving ${root} (${bound.description}). Stop with Ctrl-C.`);
-}
-
-// ---- --workers: one process binds the port, N processes answer ----
-
-/**
- * --workers N: this process binds the port itself, so that a bind error is said once and a
- * second server on the port is refused as ever (no SO_REUSEPORT), then starts N copies of itself
- * that inherit the listening socket and all accept from it; it only supervises them. Node runs
- * JavaScript on one core per process: on 2 cores, 2 workers took a 1 KiB GET from ~32,000 to
- * 50,000-59,000 requests/s (wrk -t1 -c50 on the same machine; 0.43 -> 0.79x nginx in the bench).
- */
-async function superviseWorkers(address: ListenAddress, count: number, root: string, graceMs: number,
-  quiet: boolean, trace: Trace): Promise<void> {
-  const listener = net.createServer();
-  const bound = await listenTcp(listener, address, PROGRAM);
-  const port = (listener.address() as net.AddressInfo).port;
-  // The descriptor is not in Node's public API; the workers need its number to inherit it.
-  const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
-  const workers = new Map<ChildProcess, number>();
-  for (let n = 1; n <= count; n++) workers.set(startWorker(n, fd, trace), n);
-  // The workers hold the socket now. Closed before this process ever returns to its event loop,
-  // so it never accepts a connection of its own.
-  listener.close();
-
-  let stopping = false;
-  const stop = (why: string) => {
-    // A second Ctrl-C: the workers exit at once, as a single server would.
-    if (stopping) return tellWorkers(workers.keys(), 'stop-now');
-    stopping = true;
-    if (!quiet) sayStopping(why, graceMs);
-    tellWorkers(workers.keys(), 'stop');
-    setTimeout(() => { if (!quiet && workers.size > 0) sayGraceOver(); }, graceMs).unref();
-    // A worker stuck past its own grace period is not waited for forever.
-    setTimeout(() => { for (const child of workers.keys()) child.kill('SIGKILL'); }, graceMs + 5000).unref();
-  };
-  let ready = false;
-  let spare: SpareSocket | undefined;
-  const restarts: number[] = [];
-  const watch = (child: ChildProcess) => child.once('exit', (code, signal) => {
-    const n = workers.get(child)!;
-    workers.delete(child);
-    if (stopping) {
-      if (workers.size === 0) exitWhenFlushed(EXIT.ok);
-      return;
-    }
-    if (!ready) return; // workerListening says it
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const now = Date.now();
-    while (restarts.length > 0 && restarts[0] < now - 60_000) restarts.shift();
-    if (spare && restarts.length < MAX_RESTARTS_PER_MINUTE) {
-      restarts.push(now);
-      const replacement = startWorker(n, spare.fd, trace);
-      workers.set(replacement, n);
-      watch(replacement);
-      console.error(`${PROGRAM}: worker ${n} (pid ${child.pid}) ${how}; started it again as pid ${replacement.pid}`);
-      return;
-    }
-    console.error(`${PROGRAM}: worker ${n} (pid ${child.pid}) ${how}; ${workers.size} still serving` +
-      (spare ? ` (not restarted: ${MAX_RESTARTS_PER_MINUTE} restarts in the last minute already)` : ''));
-    if (workers.size > 0) return;
-    console.error(`${PROGRAM}: no worker process is left to serve; stopping`);
-    exitWhenFlushed(EXIT.tempFail);
-  });
-  for (const child of workers.keys()) watch(child);
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  await Promise.all([...workers.keys()].map((child) => workerListening(child, () => stopping)));
-  if (stopping) return;
-  ready = true;
-  spare = await borrowSocket(workers.keys().next().value!, trace);
-  console.log('Ready to serve...');
-  for (const line of urlLines(bound, port)) console.log(line);
-  console.log(`Serving ${root} (${bound.description}; ${count} worker processes). Stop with Ctrl-C.`);
-}
-
-/** Past this many restarts in 60 s, a worker that dies stays dead (it would only die again). */
-const MAX_RESTARTS_PER_MINUTE = 5;
-
-/** The listening socket, held but never listened on here: libuv polls only a socket it listens on. */
-interface SpareSocket {
-  fd: number;
-  /** Kept referenced: a handle collected as garbage closes its descriptor. */
-  handle: unknown;
-}
-
-/**
- * A copy of the listening socket for replacement workers, sent back by a worker over the IPC
- * channel (SCM_RIGHTS) as a raw handle, which node opens without listening on it: this process
- * can then hand it to a new worker and still never accept a connection itself (closing its own
- * listener was the only other way not to, and left nothing to restart a worker with).
- */
-function borrowSocket(worker: ChildProcess, trace: Trace): Promise<SpareSocket | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { worker.off('message', got); resolve(undefined); }, 5000);
-    const got = (message: unknown, handle: unknown) => {
-      if (message !== 'socket') return;
-      clearTimeout(timer);
-      worker.off('message', got);
-      const fd = (handle as { fd?: number } | undefined)?.fd;
-      if (typeof fd !== 'number' || fd < 0) trace('no spare listening socket: workers that die will not be restarted');
-      resolve(typeof fd === 'number' && fd >= 0 ? { fd, handle } : undefined);
-    };
-    worker.on('message', got);
-    if (worker.connected) worker.send('lend-socket', () => {});
-  });
-}
-
-/** A copy of this program, started as worker N, with the listening socket as its descriptor 4. */
-function startWorker(n: number, listenFd: number, trace: Trace): ChildProcess {
-  // Built, the program is its own executable; from source, Node runs the script again.
-  const args = isSea() ? process.argv.slice(2) : process.argv.slice(1);
-  const child = spawn(process.execPath, args, {
-    argv0: PROGRAM, // socklab, the every-program binary, picks its program by this name
-    env: { ...process.env, [WORKER_ENV]: String(n) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc', listenFd],
-  });
-  trace(`started worker ${n} (pid ${child.pid})`);
-  return child;
-}
-
-/** Resolves when the worker says it listens; rejects if it ends first, unless we are stopping anyway. */
-function workerListening(child: ChildProcess, stopping: () => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const failed = () => {
-      if (stopping()) return resolve();
-      reject(new ExplainedError(`worker process ${child.pid} ended before it could serve`, EXIT.software));
-    };
-    child.once('exit', failed);
-    child.once('message', () => { child.off('exit', failed); resolve(); });
-  });
-}
-
-function tellWorkers(workers: Iterable<ChildProcess>, what: 'stop' | 'stop-now'): void {
-  // A worker exiting at this very moment cannot hear it, and needs not: the callback takes the
-  // error that would otherwise be thrown here as an uncaught 'error' event.
-  for (const child of workers) if (child.connected) child.send(what, () => {});
-}
-
-/**
- * A worker: serves on the socket its supervisor bound, and stops gracefully on the first of its
- * supervisor's 'stop', a signal of its own (Ctrl-C reaches every process of the terminal's
- * group), or the loss of its supervisor; a second request to stop changes nothing.
- */
-async function serveAsWorker(server: http.Server, shutdown: { stop: (why: string) => void; stopping: boolean }): Promise<void> {
-  const stopOnce = (why: string) => { if (!shutdown.stopping) shutdown.stop(why); };
-  process.on('SIGINT', () => stopOnce('SIGINT'));
-  process.on('SIGTERM', () => stopOnce('SIGTERM'));
-  process.on('disconnect', () => stopOnce('supervisor gone'));
-  process.on('message', (message) => {
-    if (message === 'stop') stopOnce('told to stop');
-    if (message === 'stop-now') exitWhenFlushed(EXIT.ok);
-    // The supervisor keeps a copy of the listening socket to restart workers with.
-    if (message === 'lend-socket') process.send?.('socket', (server as unknown as { _handle: unknown })._handle as net.Server);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ fd: WORKER_LISTEN_FD }, () => { server.off('error', reject); resolve(); });
-  });
-  keepServingOnAcceptErrors(server, PROGRAM);
-  process.send?.('listening');
-}
-
-/** node:http's events, each to the function that answers it. */
-function wireServer(server: http.Server, state: ServerState): void {
-  const { trace } = state;
-  server.on('connection', (socket: net.Socket) => {
-    const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
-    trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
-    socket.once('close', () => trace(`${client}: closed; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
-  });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const ex: Exchange = { req, res, config: state.config, server: state, sent: 0 };
-    answerInTurn(state, req.socket, res, () => handleRequest(ex).catch((err: unknown) => {
-      // A bug or an I/O error after the checks: answer 500 if nothing was sent yet, else cut.
-      trace(`internal error: ${(err as Error)?.stack ?? err}`);
-      if (!res.headersSent) sendError(ex, 500, 'The server failed while answering this request.');
-      else res.destroy();
-    }));
-  });
-  // Past --max-connections Node closes new connections at once, before any request.
-  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
-    trace(`refused ${formatEndpoint(data?.remoteAddress, data?.remotePort)}: ${server.maxConnections} connections are open (the cap)`);
-  });
-  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => refuseTunnel(req, socket, state));
-  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
-    answerUnparsableRequest(err, socket, state);
-  });
-}
-
-/**
- * --send-timeout, as nginx's send_timeout: a client that takes no byte of its answer for that
- * long is closed, so that clients that ask for a large file and never read cannot hold every
- * --max-connections slot (50 such clients held 50 slots for as long as they liked). node:http's
- * server.timeout is the socket's idle timer while a request is being answered (it is reset by
- * every write the kernel takes); between requests the --keep-alive timer replaces it. Both end
- * here: only the first says why, and the access log line shows the bytes that did go out.
- */
-function closeClientsThatNeverRead(server: http.Server, sendTimeoutMs: number): void {
-  server.timeout = sendTimeoutMs;
-  server.on('timeout', (socket: net.Socket & { _httpMessage?: http.ServerResponse | null }) => {
-    if (socket._httpMessage && !socket.destroyed) {
-      console.error(`${PROGRAM}: ${formatEndpoint(socket.remoteAddress, socket.remotePort)} took none of its answer ` +
-        `for ${sendTimeoutMs / 1000} s: closed (--send-timeout)`);
-    }
-    socket.destroy();
-  });
-}
-
-/**
- * openUnderRoot asks /proc where each opened file really is; without /proc (a bare chroot) every
- * file would look missing. Said at start, once, rather than as a 404 for every request.
- */
-function requireProcFs(): void {
-  try {
-    fs.readlinkSync('/proc/self/fd/0');
-  } catch (err) {
-    if (errorCode(err) !== 'ENOENT' || fs.existsSync('/proc/self/fd')) return; // fd 0 closed: /proc is there
-    throw new ExplainedError('/proc is not mounted, and it is needed to check that each file opened is inside the ' +
-      'served folder: mount it (mount -t proc proc /proc) or run outside this chroot', EXIT.osErr);
-  }
-}
-
-/** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */
-function realFolder(dir: string): string {
-  let real: string;
-  try {
-    real = fs.realpathSync(dir);
-  } catch {
-    throw new UsageError(`cannot serve "${dir}": no such folder`);
-  }
-  if (!fs.statSync(real).isDirectory()) throw new UsageError(`cannot serve "${dir}": it is a file, not a folder`);
-  return real;
-}
-
-/** The URLs to open: this host's own, and for a wildcard address the ones other hosts can use. */
-function urlLines(bound: ListenAddress, port: number): string[] {
-  const url = (host: string) => `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
-  if (bound.host !== '::' && bound.host !== '0.0.0.0') return [`Open ${url(bound.host)}`];
-  const wanted = (family: string) => (bound.host === '0.0.0.0' ? family === 'IPv4' : !bound.ipv6Only || family === 'IPv6');
-  const others = Object.values(os.networkInterfaces()).flat()
-    // Link-local IPv6 addresses (fe80::) need a zone to be usable in a URL: leave them out.
-    .filter((a) => a !== undefined && !a.internal && wanted(a.family) && !a.address.startsWith('fe80'))
-    .map((a) => url(a!.address)).slice(0, 4);
-  return [
-    `Open ${url(bound.host === '::' && bound.ipv6Only ? '::1' : 'localhost')} on this host`,
-    ...(others.length > 0 ? [`or from another host: ${others.join('  ')}`] : []),
-  ];
-}
-
 // ---- One request, in the handout's order ----
 
 async function handleRequest(ex: Exchange): Promise<void> {
@@ -482,10 +146,21 @@ async function handleRequest(ex: Exchange): Promise<void> {
   if (target.length > MAX_URL_LENGTH) {
     return sendError(ex, 414, `The request target is ${target.length} bytes long; the limit is ${MAX_URL_LENGTH}.`);
   }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('Allow', ALLOWED_METHODS);
-    return sendError(ex, 405, `${req.method} is not supported: this server only answers ${ALLOWED_METHODS}.`);
+  // What the method asks for (darkhttpd's process_request): GET and HEAD are answered with a
+  // file; any other method llhttp knows gets 405 (an unknown one never gets here: 501).
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD':
+      return serveTarget(ex, target);
+    default:
+      res.setHeader('Allow', ALLOWED_METHODS);
+      return sendError(ex, 405, `${req.method} is not supported: this server only answers ${ALLOWED_METHODS}.`);
   }
+}
+
+/** GET and HEAD: steps 2 and 3 of the handout, find the file under the root and answer with it. */
+async function serveTarget(ex: Exchange, target: string): Promise<void> {
+  const { config, server } = ex;
   const parsed = parseTarget(target);
   if ('status' in parsed) return sendError(ex, parsed.status, parsed.why);
   const { segments, trailingSlash, shown } = parsed;
@@ -627,6 +302,8 @@ export function parseTarget(target: string): ParsedTarget {
   return { segments, trailingSlash: path.endsWith('/'), query, shown: path };
 }
 
+// ---- Step 2: find the file under the root ----
+
 /**
  * Nothing at that path, by one synchronous stat: a 404 then needs no trip through the thread
  * pool (wrk -c50 on loopback: ~14,700 -> ~23,000 404s per second). Anything else, even an error like
@@ -712,6 +389,8 @@ function placeOf(fd: number, root: string, dotfiles: boolean): string | { refuse
   if (!dotfiles && relative(root, real).split(sep).some((s) => s.startsWith('.'))) return { refused: 'missing' };
   return real;
 }
+
+// ---- Step 3: answer with header lines and the file ----
 
 /**
  * Files up to this size are read in one call, sent with res.end() and kept in memory (see
@@ -1087,6 +766,8 @@ export function contentTypeFor(path: string): string {
   return isText ? `${type}; charset=utf-8` : type;
 }
 
+// ---- Pages: redirects, listings, errors ----
+
 /** `/dir` → `/dir/`, keeping the query. Built from the decoded segments, so it starts with one "/" only. */
 function redirectToFolder(ex: Exchange, segments: string[], query: string): void {
   const { res } = ex;
@@ -1232,6 +913,195 @@ function logWhenDone(ex: Exchange): void {
     logAnswer(server, client, `${req.method} ${req.url} HTTP/${req.httpVersion}`, res.statusCode, bytes);
     server.onResponseDone();
   });
+}
+
+// ---- The access log and the -v heads ----
+
+/**
+ * Access-log lines are gathered for one turn of the event loop and written together: one
+ * write(2) per request took a 1 KiB GET from about 33,000 to 20,000 requests/s (wrk -c50, log to
+ * a pipe); batched, about 31,000. Whatever is pending is written on exit too.
+ */
+interface AccessLog {
+  /** Gathers the line of one answer; it goes out at the end of this turn of the event loop. */
+  answer(address: string | undefined, requestLine: string, status: number, bytes: number): void;
+  flush(): void;
+}
+
+/** Linux writes up to this many bytes to a pipe in one piece, never mixed with another writer's. */
+const PIPE_BUF = 4096;
+
+function createAccessLog(): AccessLog {
+  let pending: string[] = [];
+  const flush = () => {
+    // Whole lines, at most PIPE_BUF bytes per write: with --workers, several processes write to
+    // the same stdout, and a line cut in two by another worker's write would corrupt the log.
+    // Lines are ASCII (escapeLogField), so characters count bytes.
+    let chunk = '';
+    for (const line of pending) {
+      if (chunk.length > 0 && chunk.length + line.length > PIPE_BUF) {
+        process.stdout.write(chunk);
+        chunk = '';
+      }
+      chunk += line;
+    }
+    if (chunk.length > 0) process.stdout.write(chunk);
+    pending = [];
+  };
+  // The log's time, formatted once per second rather than once per request.
+  const clock = { second: -1, text: '' };
+  const now = () => {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== clock.second) {
+      clock.second = second;
+      clock.text = clfTime(new Date(second * 1000));
+    }
+    return clock.text;
+  };
+  return {
+    answer(address, requestLine, status, bytes): void {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push(`${accessLogLine(address, requestLine, status, bytes, now())}\n`);
+    },
+    flush,
+  };
+}
+
+/** The access-log line of one answer, whichever way it was written. */
+function logAnswer(server: ServerState, address: string | undefined, requestLine: string, status: number, bytes: number): void {
+  if (server.config.log) server.accessLog.answer(address, requestLine, status, bytes);
+}
+
+/** -v: a response head exactly as it went out, whichever way it was written. */
+function traceResponseHead(server: ServerState, client: string, head: string): void {
+  if (server.config.verbose) server.trace(`${client} <- response head:\n${indentHead(head, '< ')}`);
+}
+
+/** One line of the Common Log Format: `host ident user [time] "request" status bytes`. */
+export function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number,
+  time = clfTime(new Date())): string {
+  const host = address === undefined ? '-' : formatAddress(address);
+  const shown = requestLine.length > 1024 ? `${requestLine.slice(0, 1024)}...` : requestLine;
+  return `${host} - - [${time}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
+}
+
+/** As Apache does: quotes and backslashes escaped, and any byte outside printable ASCII as \xHH, so a line stays one line. */
+export function escapeLogField(text: string): string {
+  return text.replace(/[^\x20-\x7e]|["\\]/g, (c) => {
+    if (c === '"' || c === '\\') return `\\${c}`;
+    return [...Buffer.from(c, c.charCodeAt(0) < 256 ? 'latin1' : 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+  });
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `24/Nov/2026:17:09:16 +0000`: local time with its offset from UTC. */
+export function clfTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const offset = -date.getTimezoneOffset();
+  const zone = `${offset >= 0 ? '+' : '-'}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`;
+  return `${two(date.getDate())}/${MONTHS[date.getMonth()]}/${date.getFullYear()}:` +
+    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())} ${zone}`;
+}
+
+function requestHead(req: http.IncomingMessage): string {
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+  return lines.join('\r\n');
+}
+
+
+function clientOf(req: http.IncomingMessage): string {
+  return formatEndpoint(req.socket.remoteAddress, req.socket.remotePort);
+}
+
+// ---- The server: node:http's events, connections and their answer lines ----
+
+/** node:http's events, each to the function that answers it. */
+function wireServer(server: http.Server, state: ServerState): void {
+  const { trace } = state;
+  server.on('connection', (socket: net.Socket) => {
+    const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
+    trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
+    socket.once('close', () => trace(`${client}: closed; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const ex: Exchange = { req, res, config: state.config, server: state, sent: 0 };
+    answerInTurn(state, req.socket, res, () => handleRequest(ex).catch((err: unknown) => {
+      // A bug or an I/O error after the checks: answer 500 if nothing was sent yet, else cut.
+      trace(`internal error: ${(err as Error)?.stack ?? err}`);
+      if (!res.headersSent) sendError(ex, 500, 'The server failed while answering this request.');
+      else res.destroy();
+    }));
+  });
+  // Past --max-connections Node closes new connections at once, before any request.
+  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+    trace(`refused ${formatEndpoint(data?.remoteAddress, data?.remotePort)}: ${server.maxConnections} connections are open (the cap)`);
+  });
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => refuseTunnel(req, socket, state));
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
+    answerUnparsableRequest(err, socket, state);
+  });
+}
+
+/**
+ * --send-timeout, as nginx's send_timeout: a client that takes no byte of its answer for that
+ * long is closed, so that clients that ask for a large file and never read cannot hold every
+ * --max-connections slot (50 such clients held 50 slots for as long as they liked). node:http's
+ * server.timeout is the socket's idle timer while a request is being answered (it is reset by
+ * every write the kernel takes); between requests the --keep-alive timer replaces it. Both end
+ * here: only the first says why, and the access log line shows the bytes that did go out.
+ */
+function closeClientsThatNeverRead(server: http.Server, sendTimeoutMs: number): void {
+  server.timeout = sendTimeoutMs;
+  server.on('timeout', (socket: net.Socket & { _httpMessage?: http.ServerResponse | null }) => {
+    if (socket._httpMessage && !socket.destroyed) {
+      console.error(`${PROGRAM}: ${formatEndpoint(socket.remoteAddress, socket.remotePort)} took none of its answer ` +
+        `for ${sendTimeoutMs / 1000} s: closed (--send-timeout)`);
+    }
+    socket.destroy();
+  });
+}
+
+/**
+ * openUnderRoot asks /proc where each opened file really is; without /proc (a bare chroot) every
+ * file would look missing. Said at start, once, rather than as a 404 for every request.
+ */
+function requireProcFs(): void {
+  try {
+    fs.readlinkSync('/proc/self/fd/0');
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT' || fs.existsSync('/proc/self/fd')) return; // fd 0 closed: /proc is there
+    throw new ExplainedError('/proc is not mounted, and it is needed to check that each file opened is inside the ' +
+      'served folder: mount it (mount -t proc proc /proc) or run outside this chroot', EXIT.osErr);
+  }
+}
+
+/** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */
+function realFolder(dir: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(dir);
+  } catch {
+    throw new UsageError(`cannot serve "${dir}": no such folder`);
+  }
+  if (!fs.statSync(real).isDirectory()) throw new UsageError(`cannot serve "${dir}": it is a file, not a folder`);
+  return real;
+}
+
+/** The URLs to open: this host's own, and for a wildcard address the ones other hosts can use. */
+function urlLines(bound: ListenAddress, port: number): string[] {
+  const url = (host: string) => `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  if (bound.host !== '::' && bound.host !== '0.0.0.0') return [`Open ${url(bound.host)}`];
+  const wanted = (family: string) => (bound.host === '0.0.0.0' ? family === 'IPv4' : !bound.ipv6Only || family === 'IPv6');
+  const others = Object.values(os.networkInterfaces()).flat()
+    // Link-local IPv6 addresses (fe80::) need a zone to be usable in a URL: leave them out.
+    .filter((a) => a !== undefined && !a.internal && wanted(a.family) && !a.address.startsWith('fe80'))
+    .map((a) => url(a!.address)).slice(0, 4);
+  return [
+    `Open ${url(bound.host === '::' && bound.ipv6Only ? '::1' : 'localhost')} on this host`,
+    ...(others.length > 0 ? [`or from another host: ${others.join('  ')}`] : []),
+  ];
 }
 
 // ---- What node:http's parser refused ----
@@ -1411,106 +1281,6 @@ export function firstLineOf(raw: Buffer | undefined): string | undefined {
   return (end === -1 ? text : text.slice(0, end)).replace(/\r$/, '');
 }
 
-// ---- The access log and the -v heads ----
-
-/**
- * Access-log lines are gathered for one turn of the event loop and written together: one
- * write(2) per request took a 1 KiB GET from about 33,000 to 20,000 requests/s (wrk -c50, log to
- * a pipe); batched, about 31,000. Whatever is pending is written on exit too.
- */
-interface AccessLog {
-  /** Gathers the line of one answer; it goes out at the end of this turn of the event loop. */
-  answer(address: string | undefined, requestLine: string, status: number, bytes: number): void;
-  flush(): void;
-}
-
-/** Linux writes up to this many bytes to a pipe in one piece, never mixed with another writer's. */
-const PIPE_BUF = 4096;
-
-function createAccessLog(): AccessLog {
-  let pending: string[] = [];
-  const flush = () => {
-    // Whole lines, at most PIPE_BUF bytes per write: with --workers, several processes write to
-    // the same stdout, and a line cut in two by another worker's write would corrupt the log.
-    // Lines are ASCII (escapeLogField), so characters count bytes.
-    let chunk = '';
-    for (const line of pending) {
-      if (chunk.length > 0 && chunk.length + line.length > PIPE_BUF) {
-        process.stdout.write(chunk);
-        chunk = '';
-      }
-      chunk += line;
-    }
-    if (chunk.length > 0) process.stdout.write(chunk);
-    pending = [];
-  };
-  // The log's time, formatted once per second rather than once per request.
-  const clock = { second: -1, text: '' };
-  const now = () => {
-    const second = Math.floor(Date.now() / 1000);
-    if (second !== clock.second) {
-      clock.second = second;
-      clock.text = clfTime(new Date(second * 1000));
-    }
-    return clock.text;
-  };
-  return {
-    answer(address, requestLine, status, bytes): void {
-      if (pending.length === 0) setImmediate(flush);
-      pending.push(`${accessLogLine(address, requestLine, status, bytes, now())}\n`);
-    },
-    flush,
-  };
-}
-
-/** The access-log line of one answer, whichever way it was written. */
-function logAnswer(server: ServerState, address: string | undefined, requestLine: string, status: number, bytes: number): void {
-  if (server.config.log) server.accessLog.answer(address, requestLine, status, bytes);
-}
-
-/** -v: a response head exactly as it went out, whichever way it was written. */
-function traceResponseHead(server: ServerState, client: string, head: string): void {
-  if (server.config.verbose) server.trace(`${client} <- response head:\n${indentHead(head, '< ')}`);
-}
-
-/** One line of the Common Log Format: `host ident user [time] "request" status bytes`. */
-export function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number,
-  time = clfTime(new Date())): string {
-  const host = address === undefined ? '-' : formatAddress(address);
-  const shown = requestLine.length > 1024 ? `${requestLine.slice(0, 1024)}...` : requestLine;
-  return `${host} - - [${time}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
-}
-
-/** As Apache does: quotes and backslashes escaped, and any byte outside printable ASCII as \xHH, so a line stays one line. */
-export function escapeLogField(text: string): string {
-  return text.replace(/[^\x20-\x7e]|["\\]/g, (c) => {
-    if (c === '"' || c === '\\') return `\\${c}`;
-    return [...Buffer.from(c, c.charCodeAt(0) < 256 ? 'latin1' : 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
-  });
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** `24/Nov/2026:17:09:16 +0000`: local time with its offset from UTC. */
-export function clfTime(date: Date): string {
-  const two = (n: number) => String(n).padStart(2, '0');
-  const offset = -date.getTimezoneOffset();
-  const zone = `${offset >= 0 ? '+' : '-'}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`;
-  return `${two(date.getDate())}/${MONTHS[date.getMonth()]}/${date.getFullYear()}:` +
-    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())} ${zone}`;
-}
-
-function requestHead(req: http.IncomingMessage): string {
-  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-  return lines.join('\r\n');
-}
-
-
-function clientOf(req: http.IncomingMessage): string {
-  return formatEndpoint(req.socket.remoteAddress, req.socket.remotePort);
-}
-
 // ---- Stopping ----
 
 /** The stop lines, the same from one process or from the supervisor of several. */
@@ -1546,6 +1316,256 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
       exitWhenFlushed(EXIT.ok);
     }, graceMs).unref();
   }
+}
+
+// ---- --workers: one process binds the port, N processes answer ----
+
+/**
+ * --workers N: this process binds the port itself, so that a bind error is said once and a
+ * second server on the port is refused as ever (no SO_REUSEPORT), then starts N copies of itself
+ * that inherit the listening socket and all accept from it; it only supervises them. Node runs
+ * JavaScript on one core per process: on 2 cores, 2 workers took a 1 KiB GET from ~32,000 to
+ * 50,000-59,000 requests/s (wrk -t1 -c50 on the same machine; 0.43 -> 0.79x nginx in the bench).
+ */
+async function superviseWorkers(address: ListenAddress, count: number, root: string, graceMs: number,
+  quiet: boolean, trace: Trace): Promise<void> {
+  const listener = net.createServer();
+  const bound = await listenTcp(listener, address, PROGRAM);
+  const port = (listener.address() as net.AddressInfo).port;
+  // The descriptor is not in Node's public API; the workers need its number to inherit it.
+  const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+  const workers = new Map<ChildProcess, number>();
+  for (let n = 1; n <= count; n++) workers.set(startWorker(n, fd, trace), n);
+  // The workers hold the socket now. Closed before this process ever returns to its event loop,
+  // so it never accepts a connection of its own.
+  listener.close();
+
+  let stopping = false;
+  const stop = (why: string) => {
+    // A second Ctrl-C: the workers exit at once, as a single server would.
+    if (stopping) return tellWorkers(workers.keys(), 'stop-now');
+    stopping = true;
+    if (!quiet) sayStopping(why, graceMs);
+    tellWorkers(workers.keys(), 'stop');
+    setTimeout(() => { if (!quiet && workers.size > 0) sayGraceOver(); }, graceMs).unref();
+    // A worker stuck past its own grace period is not waited for forever.
+    setTimeout(() => { for (const child of workers.keys()) child.kill('SIGKILL'); }, graceMs + 5000).unref();
+  };
+  let ready = false;
+  let spare: SpareSocket | undefined;
+  const restarts: number[] = [];
+  const watch = (child: ChildProcess) => child.once('exit', (code, signal) => {
+    const n = workers.get(child)!;
+    workers.delete(child);
+    if (stopping) {
+      if (workers.size === 0) exitWhenFlushed(EXIT.ok);
+      return;
+    }
+    if (!ready) return; // workerListening says it
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const now = Date.now();
+    while (restarts.length > 0 && restarts[0] < now - 60_000) restarts.shift();
+    if (spare && restarts.length < MAX_RESTARTS_PER_MINUTE) {
+      restarts.push(now);
+      const replacement = startWorker(n, spare.fd, trace);
+      workers.set(replacement, n);
+      watch(replacement);
+      console.error(`${PROGRAM}: worker ${n} (pid ${child.pid}) ${how}; started it again as pid ${replacement.pid}`);
+      return;
+    }
+    console.error(`${PROGRAM}: worker ${n} (pid ${child.pid}) ${how}; ${workers.size} still serving` +
+      (spare ? ` (not restarted: ${MAX_RESTARTS_PER_MINUTE} restarts in the last minute already)` : ''));
+    if (workers.size > 0) return;
+    console.error(`${PROGRAM}: no worker process is left to serve; stopping`);
+    exitWhenFlushed(EXIT.tempFail);
+  });
+  for (const child of workers.keys()) watch(child);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  await Promise.all([...workers.keys()].map((child) => workerListening(child, () => stopping)));
+  if (stopping) return;
+  ready = true;
+  spare = await borrowSocket(workers.keys().next().value!, trace);
+  console.log('Ready to serve...');
+  for (const line of urlLines(bound, port)) console.log(line);
+  console.log(`Serving ${root} (${bound.description}; ${count} worker processes). Stop with Ctrl-C.`);
+}
+
+/** Past this many restarts in 60 s, a worker that dies stays dead (it would only die again). */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
+/** The listening socket, held but never listened on here: libuv polls only a socket it listens on. */
+interface SpareSocket {
+  fd: number;
+  /** Kept referenced: a handle collected as garbage closes its descriptor. */
+  handle: unknown;
+}
+
+/**
+ * A copy of the listening socket for replacement workers, sent back by a worker over the IPC
+ * channel (SCM_RIGHTS) as a raw handle, which node opens without listening on it: this process
+ * can then hand it to a new worker and still never accept a connection itself (closing its own
+ * listener was the only other way not to, and left nothing to restart a worker with).
+ */
+function borrowSocket(worker: ChildProcess, trace: Trace): Promise<SpareSocket | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { worker.off('message', got); resolve(undefined); }, 5000);
+    const got = (message: unknown, handle: unknown) => {
+      if (message !== 'socket') return;
+      clearTimeout(timer);
+      worker.off('message', got);
+      const fd = (handle as { fd?: number } | undefined)?.fd;
+      if (typeof fd !== 'number' || fd < 0) trace('no spare listening socket: workers that die will not be restarted');
+      resolve(typeof fd === 'number' && fd >= 0 ? { fd, handle } : undefined);
+    };
+    worker.on('message', got);
+    if (worker.connected) worker.send('lend-socket', () => {});
+  });
+}
+
+/** A copy of this program, started as worker N, with the listening socket as its descriptor 4. */
+function startWorker(n: number, listenFd: number, trace: Trace): ChildProcess {
+  // Built, the program is its own executable; from source, Node runs the script again.
+  const args = isSea() ? process.argv.slice(2) : process.argv.slice(1);
+  const child = spawn(process.execPath, args, {
+    argv0: PROGRAM, // socklab, the every-program binary, picks its program by this name
+    env: { ...process.env, [WORKER_ENV]: String(n) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', listenFd],
+  });
+  trace(`started worker ${n} (pid ${child.pid})`);
+  return child;
+}
+
+/** Resolves when the worker says it listens; rejects if it ends first, unless we are stopping anyway. */
+function workerListening(child: ChildProcess, stopping: () => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = () => {
+      if (stopping()) return resolve();
+      reject(new ExplainedError(`worker process ${child.pid} ended before it could serve`, EXIT.software));
+    };
+    child.once('exit', failed);
+    child.once('message', () => { child.off('exit', failed); resolve(); });
+  });
+}
+
+function tellWorkers(workers: Iterable<ChildProcess>, what: 'stop' | 'stop-now'): void {
+  // A worker exiting at this very moment cannot hear it, and needs not: the callback takes the
+  // error that would otherwise be thrown here as an uncaught 'error' event.
+  for (const child of workers) if (child.connected) child.send(what, () => {});
+}
+
+/**
+ * A worker: serves on the socket its supervisor bound, and stops gracefully on the first of its
+ * supervisor's 'stop', a signal of its own (Ctrl-C reaches every process of the terminal's
+ * group), or the loss of its supervisor; a second request to stop changes nothing.
+ */
+async function serveAsWorker(server: http.Server, shutdown: { stop: (why: string) => void; stopping: boolean }): Promise<void> {
+  const stopOnce = (why: string) => { if (!shutdown.stopping) shutdown.stop(why); };
+  process.on('SIGINT', () => stopOnce('SIGINT'));
+  process.on('SIGTERM', () => stopOnce('SIGTERM'));
+  process.on('disconnect', () => stopOnce('supervisor gone'));
+  process.on('message', (message) => {
+    if (message === 'stop') stopOnce('told to stop');
+    if (message === 'stop-now') exitWhenFlushed(EXIT.ok);
+    // The supervisor keeps a copy of the listening socket to restart workers with.
+    if (message === 'lend-socket') process.send?.('socket', (server as unknown as { _handle: unknown })._handle as net.Server);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd: WORKER_LISTEN_FD }, () => { server.off('error', reject); resolve(); });
+  });
+  keepServingOnAcceptErrors(server, PROGRAM);
+  process.send?.('listening');
+}
+
+// ---- main: the command line, the server, its ready line ----
+
+async function main(): Promise<void> {
+  // mri reads any --no-X as "X = false", which the shared parser refuses as an unknown option;
+  // -N is --no-listing's alias, so the long form is passed on as the short one.
+  const argv = process.argv.slice(2).map((arg) => (arg === '--no-listing' ? '-N' : arg));
+  const { flags, positionals } = parseCommandLine(spec, argv);
+  const address = listenAddressFromArgs(positionals, 6789, familyOf(flags));
+  const rootArg = typeof flags.root === 'string' ? flags.root : '.';
+  const root = realFolder(rootArg);
+  requireProcFs();
+  const keepAliveMs = Math.round(parseSeconds(flags, 'keep-alive', 5) * 1000);
+  const headersTimeoutMs = Math.round(parseSeconds(flags, 'headers-timeout', 10) * 1000);
+  const requestTimeoutMs = Math.round(parseSeconds(flags, 'request-timeout', 30) * 1000);
+  const graceMs = Math.round(parseSeconds(flags, 'grace', 10) * 1000);
+  const sendTimeoutMs = Math.round(parseSeconds(flags, 'send-timeout', 30) * 1000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new UsageError('--headers-timeout cannot be longer than --request-timeout (the head is part of the request)');
+  }
+  const quiet = Boolean(flags.quiet);
+  const workers = flags.workers === 'auto' ? os.availableParallelism() : parseCount(flags, 'workers', 1, 1, 64, 'auto for one per core');
+  if (workers > 1 && flags.once) throw new UsageError('--once serves one request, from one process: drop --workers');
+  // Set only in the processes that superviseWorkers starts: their number, 1 to N.
+  const worker = Number(process.env[WORKER_ENV] ?? 0);
+  const trace = createTrace(worker > 0 ? `${PROGRAM} worker ${worker}` : PROGRAM, Boolean(flags.verbose));
+  if (workers > 1 && worker === 0) return superviseWorkers(address, workers, root, graceMs, quiet, trace);
+
+  const server = http.createServer({
+    keepAliveTimeout: keepAliveMs,
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // How often Node looks for clients past those timeouts (its default, 30 s, would let a
+    // slowloris client hold a connection far longer than --headers-timeout says).
+    connectionsCheckingInterval: Math.max(1, Math.min(1000, Math.floor(headersTimeoutMs / 2))),
+    maxHeaderSize: MAX_HEAD_SIZE,
+    // Node answers a missing Host with a bare 400 that never reaches our handler (nor the log).
+    requireHostHeader: false,
+  });
+  closeClientsThatNeverRead(server, sendTimeoutMs);
+  // A client may half-close (send FIN) right after its request, as `printf 'GET / HTTP/1.0\r\n\r\n' | nc -N`
+  // does. By default node:http then drops every answer not yet written, i.e. any file that needs
+  // a trip to the disk; with this (undocumented, hence the cast) it sends them, then closes.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // --max-connections, or fewer if ulimit -n leaves room for fewer: each may need a file open too.
+  const reportShortage = limitConnections(server, PROGRAM, {
+    wanted: Math.ceil(parseCount(flags, 'max-connections', 1000, 1, 100000) / workers), perConnection: 2, spare: 8,
+  });
+
+  const accessLog = createAccessLog();
+  // Whatever of the access log is still gathered goes out on exit too.
+  process.on('exit', accessLog.flush);
+  // A worker's stop is announced by the process that started it, once for all of them.
+  const shutdown = stopper(server, graceMs, quiet || worker > 0, trace, accessLog);
+  let served = 0;
+  const config: ServeConfig = {
+    root,
+    listing: !flags['no-listing'],
+    dotfiles: Boolean(flags.dotfiles),
+    once: Boolean(flags.once),
+    log: !quiet,
+    verbose: Boolean(flags.verbose),
+  };
+  const state: ServerState = {
+    config,
+    trace,
+    isStopping: () => shutdown.stopping,
+    cache: smallFileCache(1000, 64 * 1024 * 1024),
+    reportShortage,
+    accessLog,
+    answerLines: new WeakMap(),
+    onResponseDone: () => {
+      served += 1;
+      if (config.once && served === 1) shutdown.stop('served one request (--once)');
+      // A keep-alive connection whose last answer just went out is idle now: close it.
+      else if (shutdown.stopping) setImmediate(() => server.closeIdleConnections());
+    },
+  };
+  wireServer(server, state);
+
+  if (worker > 0) return serveAsWorker(server, shutdown);
+  const bound = await listenTcp(server, address, PROGRAM);
+  // Handlers before the ready line: whoever waits for that line may signal us right after it.
+  process.on('SIGINT', () => shutdown.stop('SIGINT'));
+  process.on('SIGTERM', () => shutdown.stop('SIGTERM'));
+  // The ready line even with -q: it says where to connect, and scripts wait for it.
+  console.log('Ready to serve...');
+  for (const line of urlLines(bound, (server.address() as net.AddressInfo).port)) console.log(line);
+  console.log(`Serving ${root} (${bound.description}). Stop with Ctrl-C.`);
 }
 
 // The command line runs only when this file is the program, not when a test imports it.

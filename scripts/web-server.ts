@@ -56,7 +56,10 @@ const spec: ProgramSpec = {
   ],
   notes: `The access log (stdout) has one line per response in Common Log Format:
   CLIENT - - [TIME] "REQUEST LINE" STATUS BYTES
-BYTES counts the body only ("-" for none). -q turns it off; -v adds the heads on stderr.
+BYTES counts the body only ("-" for none). -q turns it off; -v adds the heads on stderr, and
+each connection's accept and close (which side sent its FIN first). The kernel completes the
+handshake and buffers the request before accept() and read() run: -v's times lag Wireshark's.
+A browser also asks for /favicon.ico (a 404 without one); --once answers only the first request.
 Files and folders whose name starts with a dot, and anything outside DIR (through "..",
 %2e%2e, %2f, backslashes or symlinks), are never served.
 With --workers N, the process you started binds the port and hands it to N worker processes
@@ -1020,12 +1023,16 @@ function clientOf(req: http.IncomingMessage): string {
 /** node:http's events, each to the function that answers it. */
 function wireServer(server: http.Server, state: ServerState): void {
   const { trace } = state;
-  server.on('connection', (socket: net.Socket) => {
-    const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
-    trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
-    socket.once('close', () => trace(`${client}: closed; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
-  });
+  // -v only: without it, a connection costs no listener, closure or string here.
+  if (state.config.verbose) server.on('connection', (socket: net.Socket) => traceConnection(socket, trace));
+  let begun = 0;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // --once answers exactly one request. A browser often opens a second connection ahead of
+    // time and sends /favicon.ico on it: closed unanswered, not served after "served one request".
+    if (state.config.once && begun++ > 0) {
+      trace(`${clientOf(req)}: closed unanswered (--once: one request is being served already)`);
+      return void req.socket.destroy();
+    }
     const ex: Exchange = { req, res, config: state.config, server: state, sent: 0 };
     answerInTurn(state, req.socket, res, () => handleRequest(ex).catch((err: unknown) => {
       // A bug or an I/O error after the checks: answer 500 if nothing was sent yet, else cut.
@@ -1042,6 +1049,22 @@ function wireServer(server: http.Server, state: ServerState): void {
   server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: net.Socket) => {
     answerUnparsableRequest(err, socket, state);
   });
+}
+
+/**
+ * -v: a connection's accept and its close, saying which side closed first, as Wireshark shows
+ * it (the FIN that came first), and what crossed it. The kernel completes the handshake and
+ * buffers the request before accept() and read() run, so these times lag the wire's.
+ */
+function traceConnection(socket: net.Socket, trace: Trace): void {
+  const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
+  trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
+  let how: string | undefined;
+  socket.once('end', () => { how ??= 'the client closed first (its FIN came in)'; });
+  socket.once('finish', () => { how ??= 'the server closed first (its FIN went out)'; });
+  socket.once('error', (err) => { how ??= `${errorCode(err) ?? 'an error'} (${err.message})`; });
+  socket.once('close', () => trace(`${client}: closed; ${how ?? 'the server cut it (no FIN from either side first)'}; ` +
+    `${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
 }
 
 /**
@@ -1074,6 +1097,14 @@ function requireProcFs(): void {
     if (errorCode(err) !== 'ENOENT' || fs.existsSync('/proc/self/fd')) return; // fd 0 closed: /proc is there
     throw new ExplainedError('/proc is not mounted, and it is needed to check that each file opened is inside the ' +
       'served folder: mount it (mount -t proc proc /proc) or run outside this chroot', EXIT.osErr);
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return fs.statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -1284,8 +1315,12 @@ export function firstLineOf(raw: Buffer | undefined): string | undefined {
 // ---- Stopping ----
 
 /** The stop lines, the same from one process or from the supervisor of several. */
-function sayStopping(why: string, graceMs: number): void {
-  console.log(`${why}: no new connections; letting responses in flight finish (up to ${graceMs / 1000} s)`);
+function sayStopping(why: string, graceMs: number, open = true): void {
+  // At a terminal, Ctrl-C leaves "^C" where the cursor was: the line starts on a fresh one.
+  const fresh = process.stdout.isTTY && why === 'SIGINT' ? '\n' : '';
+  const signal = why === 'SIGINT' ? 'Ctrl-C (SIGINT)' : why;
+  console.log(`${fresh}${signal}: no new connections` +
+    (open ? `; letting responses in flight finish (up to ${graceMs / 1000} s)` : '; none is open, so stopping now'));
 }
 function sayGraceOver(): void {
   console.log('grace period over: closing the connections still open');
@@ -1304,7 +1339,8 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
     if (shutdown.stopping) return exitWhenFlushed(EXIT.ok);
     shutdown.stopping = true;
     accessLog.flush(); // the access log of what was served comes before the line saying we stop
-    if (!quiet) sayStopping(why, graceMs);
+    // node:http's own count of open connections (not in its typings).
+    if (!quiet) sayStopping(why, graceMs, (server as unknown as { _connections: number })._connections > 0);
     server.close(() => {
       trace('all connections closed');
       exitWhenFlushed(EXIT.ok);
@@ -1485,6 +1521,10 @@ async function main(): Promise<void> {
   // -N is --no-listing's alias, so the long form is passed on as the short one.
   const argv = process.argv.slice(2).map((arg) => (arg === '--no-listing' ? '-N' : arg));
   const { flags, positionals } = parseCommandLine(spec, argv);
+  const folderGiven = positionals.find((arg) => !/^\d+$/.test(arg) && isFolder(arg));
+  if (folderGiven !== undefined) {
+    throw new UsageError(`"${folderGiven}" is a folder, not a port or host: to serve it, use -d ${folderGiven}`);
+  }
   const address = listenAddressFromArgs(positionals, 6789, familyOf(flags));
   const rootArg = typeof flags.root === 'string' ? flags.root : '.';
   const root = realFolder(rootArg);

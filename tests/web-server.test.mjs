@@ -537,6 +537,16 @@ test('-v prints each request head and response head on stderr', async () => {
     assert.match(stderr, /> GET \/hello\.txt HTTP\/1\.1\n.*> X-Probe: 42/s);
     assert.match(stderr, /< HTTP\/1\.1 200 OK\n(.*\n)*\s+< Content-Length: 14/);
     assert.match(stderr, /accepted 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+/);
+    // Who closed first, as Wireshark shows it: with Connection: close, the server's FIN.
+    assert.match(stderr, /closed; the server closed first \(its FIN went out\); \d+ bytes in, \d+ bytes out/);
+    // A keep-alive connection that the client ends: its FIN came first.
+    await new Promise((resolve) => {
+      const s = net.connect(verbose.port, '127.0.0.1', () => s.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n'));
+      s.once('data', () => s.end());
+      s.on('close', resolve);
+    });
+    await sleep(100);
+    assert.match(verbose.output.stderr, /closed; the client closed first \(its FIN came in\)/);
   } finally {
     await verbose.stop();
   }
@@ -548,6 +558,35 @@ test('--once serves exactly one request, then exits 0', async () => {
   assert.ok(r.stdout.equals(site.files['/hello.txt']));
   const exit = await within(once.exit, 5000, 'still running');
   assert.equal(exit, { code: 0, signal: null });
+});
+
+test('--once with a second connection opened ahead (as Chromium does for /favicon.ico): only the first request is answered', async () => {
+  const once = await startWebServer(['-d', site.www, '--once', '-v']);
+  const open = (port) => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', () => {});
+  });
+  const [first, second] = [await open(once.port), await open(once.port)];
+  const answer = (socket, path) => new Promise((resolve) => {
+    const chunks = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  });
+  const page = answer(first, '/hello.txt');
+  await sleep(50);
+  const favicon = answer(second, '/favicon.ico');
+  assert.match(await page, /^HTTP\/1\.1 200 OK/);
+  assert.is(await favicon, '', 'the second connection got an answer');
+  assert.equal(await within(once.exit, 5000, 'still running'), { code: 0, signal: null });
+  assert.is(once.output.stdout.match(/"GET /g)?.length, 1, once.output.stdout);
+  assert.match(once.output.stderr, /closed unanswered \(--once: one request is being served already\)/);
+});
+
+test('mistakes on the command line get the fix: a folder given where the port goes', async () => {
+  const r = await run('web-server', [site.www]);
+  assert.is(r.code, 64);
+  assert.match(r.stderr, `is a folder, not a port or host: to serve it, use -d ${site.www}`);
 });
 
 test('SIGTERM lets a download in flight finish on a keep-alive connection, then closes it and exits 0', async () => {
@@ -606,7 +645,8 @@ test('a client that stops reading cannot hold the server past --grace; Ctrl-C (S
   const interrupted = await startWebServer(['-d', site.www]);
   interrupted.child.kill('SIGINT');
   assert.equal(await within(interrupted.exit, 5000, 'still running'), { code: 0, signal: null });
-  assert.match(interrupted.output.stdout, /SIGINT: no new connections/);
+  // Nothing was open: no promise of a wait.
+  assert.match(interrupted.output.stdout, /Ctrl-C \(SIGINT\): no new connections; none is open, so stopping now/);
 });
 
 test('403 for a file the server may not read', async () => {

@@ -1063,7 +1063,9 @@ function traceConnection(socket: net.Socket, trace: Trace): void {
   socket.once('end', () => { how ??= 'the client closed first (its FIN came in)'; });
   socket.once('finish', () => { how ??= 'the server closed first (its FIN went out)'; });
   socket.once('error', (err) => { how ??= `${errorCode(err) ?? 'an error'} (${err.message})`; });
-  socket.once('close', () => trace(`${client}: closed; ${how ?? 'the server cut it (no FIN from either side first)'}; ` +
+  // Neither side's FIN seen and no error: this server closed the socket (a timeout, --once, a
+  // stop, a cut answer), which sends its FIN, or a RST if bytes it never read were waiting.
+  socket.once('close', () => trace(`${client}: closed; ${how ?? 'the server closed it (its FIN, or a RST if it left bytes unread)'}; ` +
     `${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`));
 }
 

@@ -178,7 +178,11 @@ export function findCommand(name) {
 }
 
 const tempDirs = [];
-/** Registers a temporary folder for removeTempDirs, and returns it. */
+/**
+ * Registers a temporary folder for removeTempDirs, and returns it. Make folders that tests use in
+ * test.before or in a test, not when the file is imported: uvu imports every test file before it
+ * runs any, and an earlier file's test.after (removeTempDirs) removes every folder registered.
+ */
 export function removeLater(dir) {
   tempDirs.push(dir);
   return dir;

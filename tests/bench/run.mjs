@@ -10,8 +10,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, root, rssMiB, sleep, startProgram } from '../helpers.mjs';
+import { bin, freePort, pinnedNodeVersion, root, rssMiB, runOnPinnedRuntime, sleep, startProgram } from '../helpers.mjs';
 
+runOnPinnedRuntime();
 const SMOKE = process.argv.includes('--smoke');
 const ONLY = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]) : /./;
 const wanted = (group) => ONLY.test(group);
@@ -22,7 +23,7 @@ const STREAM_BYTES = SMOKE ? 64 * 1024 * 1024 : 1024 * 1024 * 1024;
 const PYTHON = '/usr/bin/python3'; // the interpreter itself: a version-manager shim adds tens of ms
 const NODE = process.execPath;
 // The runtime inside socklab's binaries (stripped), for the plain-Node baselines; else this Node.
-const SEA_RUNTIME = join(root, '.build', 'pkg-home', '.pkg-cache', 'sea', 'node-v24.21.0-linux-x64', 'bin', 'node');
+const SEA_RUNTIME = join(root, '.build', 'pkg-home', '.pkg-cache', 'sea', `node-v${pinnedNodeVersion}-linux-x64`, 'bin', 'node');
 const RUNTIME = existsSync(SEA_RUNTIME) ? SEA_RUNTIME : NODE;
 const here = join(root, 'tests', 'bench');
 const work = mkdtempSync(join(tmpdir(), 'socklab-bench-'));
@@ -187,7 +188,7 @@ function benchSize() {
       ...['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
         .filter((p) => existsSync(bin(p)))
         .map((p) => ({ name: `socklab ${p}`, median: mib(bin(p)), text: mib(bin(p)).toFixed(1) })),
-      ...(existsSync(SEA_RUNTIME) ? [{ name: 'stripped Node 24.21.0 runtime', median: mib(SEA_RUNTIME), text: mib(SEA_RUNTIME).toFixed(1) }] : []),
+      ...(existsSync(SEA_RUNTIME) ? [{ name: `stripped Node ${pinnedNodeVersion} runtime`, median: mib(SEA_RUNTIME), text: mib(SEA_RUNTIME).toFixed(1) }] : []),
     ],
   });
 }

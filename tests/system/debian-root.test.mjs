@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, buildNode as node, findCommand, freePort, isRunning, patternBytes, root, run, startProgram, version } from './helpers.mjs';
+import { ROOT, bin, buildNode as node, findCommand, freePort, isRunning, patternBytes, pinnedNodeVersion, root, run, startProgram, testNeeding, version } from '../helpers.mjs';
 
 /** The newest glibc a binary may need; README promises this floor (Node 24's own, from its build host). */
 const GLIBC_FLOOR = '2.28';
@@ -90,12 +90,13 @@ async function installBinaries() {
 }
 const removeInstalled = () => { for (const d of installed.splice(0)) rmSync(d, { recursive: true, force: true }); };
 test.after(removeInstalled);
+const rootTest = testNeeding(test, ROOT, ['debootstrap', 'debootstrap'], ['objdump', 'binutils']);
 process.once('exit', removeInstalled);
 
 /** [command, args] that run `file` (a path inside the root) in the root with an empty environment. */
 const inRoot = (dir, file, args = []) => [findCommand('env'), ['-i', 'PATH=/usr/bin:/bin', findCommand('chroot'), dir, file, ...args]];
 
-test(`the binaries need at most glibc ${GLIBC_FLOOR} and libstdc++ GLIBCXX_${GLIBCXX_FLOOR}`, () => {
+rootTest(`the binaries need at most glibc ${GLIBC_FLOOR} and libstdc++ GLIBCXX_${GLIBCXX_FLOOR}`, () => {
   for (const p of ['tcp-server', 'socklab']) {
     const glibc = highestSymbolVersion(bin(p), 'GLIBC');
     assert.ok(versionKey(glibc) <= versionKey(GLIBC_FLOOR), `${p} needs GLIBC_${glibc}, above the documented floor ${GLIBC_FLOOR}`);
@@ -104,7 +105,7 @@ test(`the binaries need at most glibc ${GLIBC_FLOOR} and libstdc++ GLIBCXX_${GLI
   }
 });
 
-test('the Debian root is older than the build host, at or above the floor, and has no Node', async () => {
+rootTest('the Debian root is older than the build host, at or above the floor, and has no Node', async () => {
   const { dir, suite } = await makeDebianRoot();
   const [command, args] = inRoot(dir, '/lib/x86_64-linux-gnu/libc.so.6');
   const r = await run(command, args);
@@ -118,18 +119,18 @@ test('the Debian root is older than the build host, at or above the floor, and h
   }
 });
 
-test('in the Debian root: every program and socklab (by link) print their --version', async () => {
+rootTest('in the Debian root: every program and socklab (by link) print their --version', async () => {
   const dir = await installBinaries();
   const programs = PROGRAMS.filter((p) => existsSync(join(dir, OPT, p)));
   for (const [file, name] of [...programs.map((p) => [`${OPT}/${p}`, p]), ...programs.map((p) => [`${OPT}/links/${p}`, p]), [`${OPT}/socklab`, 'socklab']]) {
     const [command, args] = inRoot(dir, file, ['--version']);
     const r = await run(command, args);
     assert.is(r.code, 0, `${file} --version in the root: ${r.stderr}`);
-    assert.is(r.stdout.toString(), `${name} ${version} (node 24.21.0, linux-x64)\n`);
+    assert.is(r.stdout.toString(), `${name} ${version} (node ${pinnedNodeVersion}, linux-x64)\n`);
   }
 });
 
-test('in the Debian root: the handout exchange over TCP and UDP, per-program binaries and socklab links', async () => {
+rootTest('in the Debian root: the handout exchange over TCP and UDP, per-program binaries and socklab links', async () => {
   const dir = await installBinaries();
   for (const [folder, proto] of [[OPT, 'tcp'], [OPT, 'udp'], [`${OPT}/links`, 'tcp'], [`${OPT}/links`, 'udp']]) {
     const port = String(await freePort(proto));
@@ -144,7 +145,7 @@ test('in the Debian root: the handout exchange over TCP and UDP, per-program bin
   }
 });
 
-test('in the Debian root: web-server serves a page and a 200 KB binary file that http-client fetches intact', async () => {
+rootTest('in the Debian root: web-server serves a page and a 200 KB binary file that http-client fetches intact', async () => {
   const dir = await installBinaries();
   if (!existsSync(join(dir, OPT, 'web-server')) || !existsSync(join(dir, OPT, 'http-client'))) {
     console.log('  (web-server or http-client not built yet: HTTP exchange skipped)');
@@ -174,7 +175,7 @@ test('in the Debian root: web-server serves a page and a 200 KB binary file that
   }
 });
 
-test('in the Debian root: the release archive unpacks with its tar, checks with its sha256sum, and runs', async () => {
+rootTest('in the Debian root: the release archive unpacks with its tar, checks with its sha256sum, and runs', async () => {
   const dir = await installBinaries();
   const out = join(cache, 'dist');
   const built = await run(node, [join(root, 'build.mjs'), '--release', '--if-needed', '--out', out], { cwd: root, timeoutMs: 180000 });

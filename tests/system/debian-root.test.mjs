@@ -193,7 +193,7 @@ rootTest('in the Debian root: the release archive unpacks with its tar, checks w
   assert.match(unpack.stdout.toString(), /^README: OK$/m);
   const runIt = await shell(`cd ${name} && ./tcp-client --version && ./socklab --help && ./udp-server -V`);
   assert.is(runIt.code, 0, runIt.stderr);
-  assert.match(runIt.stdout.toString(), new RegExp(`^tcp-client ${version} \\(node 24\\.21\\.0, linux-x64\\)$`, 'm'));
+  assert.match(runIt.stdout.toString(), new RegExp(`^tcp-client ${version} \\(node ${pinnedNodeVersion.replaceAll('.', '\\.')}, linux-x64\\)$`, 'm'));
   assert.match(runIt.stdout.toString(), /^ {2}tcp-server$/m);
   assert.match(runIt.stdout.toString(), /^udp-server /m);
 });

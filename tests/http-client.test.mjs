@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, freePort, patternBytes, run, sleep, startProgram, waitForPort } from './helpers.mjs';
+import { PYTHON3, bin, freePort, patternBytes, run, sleep, startProgram, testNeeding, waitForPort, whichCommand } from './helpers.mjs';
 import { makeSite, startWebServer } from './web-helpers.mjs';
 
 let site;
@@ -15,12 +15,14 @@ let web;
 let python;
 let pythonPort;
 const rawServers = [];
+const pythonTest = testNeeding(test, PYTHON3);
 
 test.before(async () => {
   site = makeSite();
   web = await startWebServer(['-d', site.www]);
+  if (!whichCommand(PYTHON3[0])) return;
   pythonPort = await freePort();
-  python = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site.www, String(pythonPort)],
+  python = spawn(PYTHON3[0], ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site.www, String(pythonPort)],
     { stdio: 'ignore' });
   await waitForPort(pythonPort);
 });
@@ -65,7 +67,7 @@ test('against web-server: HOST PORT PATH and URL forms give every file byte-iden
   assert.match(missing.stdout.toString(), /<h1>404 Not Found<\/h1>/);
 });
 
-test('against Python http.server: bodies identical to the files', async () => {
+pythonTest('against Python http.server: bodies identical to the files', async () => {
   for (const path of FETCHED) {
     const r = await client(['127.0.0.1', String(pythonPort), path]);
     assert.is(r.code, 0, `${path}: ${r.stderr}`);

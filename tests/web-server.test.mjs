@@ -1,18 +1,20 @@
-// web-server against real clients: curl, wget, Python's http.client, headless Chromium and raw
-// sockets. One server serves a throwaway site for most tests; tests that need other flags start
+// web-server against real clients: curl, wget, Python's http.client and raw sockets (headless
+// Chromium: tests/system/chromium.test.mjs). One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, truncateSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, freePort, run, sleep, startProgram, waitForPort } from './helpers.mjs';
-import { SECRET, makeSite, parseResponse, rawRequest, runTool, startWebServer } from './web-helpers.mjs';
+import { CURL, PYTHON3, WGET, bin, freePort, run, sleep, startProgram, testNeeding, waitForPort } from './helpers.mjs';
+import { SECRET, makeSite, parseResponse, rawRequest, startWebServer } from './web-helpers.mjs';
 
 let site;
 let server;
+const curlTest = testNeeding(test, CURL);
+const wgetTest = testNeeding(test, WGET);
+const pythonTest = testNeeding(test, PYTHON3);
 
 test.before(async () => {
   site = makeSite();
@@ -29,7 +31,7 @@ const get = (path, headers = '') =>
   rawRequest(server.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`);
 const FETCHED = ['/hello.txt', '/binary.bin', '/empty.txt', '/big.dat', '/name with spaces ü €.txt'];
 
-test('curl fetches text, binary, empty, 1 MiB and a UTF-8 name with spaces byte-identical; 404 for a missing one', async () => {
+curlTest('curl fetches text, binary, empty, 1 MiB and a UTF-8 name with spaces byte-identical; 404 for a missing one', async () => {
   for (const path of FETCHED) {
     const r = await run('/usr/bin/curl', ['-sS', '--fail', `${server.url}${encodePath(path)}`]);
     assert.is(r.code, 0, `curl ${path}: ${r.stderr}`);
@@ -39,7 +41,7 @@ test('curl fetches text, binary, empty, 1 MiB and a UTF-8 name with spaces byte-
   assert.is(missing.stdout.toString(), '404');
 });
 
-test('wget fetches the same files byte-identical; exit 8 (server error response) for a missing one', async () => {
+wgetTest('wget fetches the same files byte-identical; exit 8 (server error response) for a missing one', async () => {
   for (const path of FETCHED) {
     const r = await run('/usr/bin/wget', ['-q', '-O', '-', `${server.url}${encodePath(path)}`]);
     assert.is(r.code, 0, `wget ${path}: ${r.stderr}`);
@@ -49,7 +51,7 @@ test('wget fetches the same files byte-identical; exit 8 (server error response)
   assert.is(missing.code, 8);
 });
 
-test('Python http.client fetches them byte-identical over one keep-alive connection; 404 for a missing one', async () => {
+pythonTest('Python http.client fetches them byte-identical over one keep-alive connection; 404 for a missing one', async () => {
   const script = `
 import http.client, sys, json
 paths = json.loads(sys.argv[2])
@@ -124,7 +126,7 @@ const rfc850 = (d) => `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())}-${MONTHS[d
 /** Sun Nov  6 08:49:37 1994 */
 const asctime = (d) => `${DAYS[d.getUTCDay()].slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${clock(d)} ${d.getUTCFullYear()}`;
 
-test('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 otherwise', async () => {
+curlTest('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 otherwise', async () => {
   const first = await get('/hello.txt');
   const { etag } = first.headers;
   const lastModified = first.headers['last-modified'];
@@ -162,7 +164,7 @@ test('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 ot
   assert.is(curl.stdout.toString(), '304');
 });
 
-test('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for garbage or ranges costing more than the file', async () => {
+curlTest('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for garbage or ranges costing more than the file', async () => {
   const file = site.files['/hello.txt']; // "Hello, world!\n", 14 bytes
   const cases = [
     ['bytes=0-4', 206, 0, 4],
@@ -232,7 +234,7 @@ function byterangeParts(response) {
   });
 }
 
-test('several ranges: 206 multipart/byteranges, in memory and streamed from disk, sorted and merged; too many: the whole file', async () => {
+curlTest('several ranges: 206 multipart/byteranges, in memory and streamed from disk, sorted and merged; too many: the whole file', async () => {
   const big = site.files['/big.dat']; // 1 MiB: read whole, from memory
   writeFileSync(join(site.www, 'three-mib.bin'), Buffer.concat([big, big, big])); // streamed
   const three = Buffer.concat([big, big, big]);
@@ -552,7 +554,7 @@ test('-v prints each request head and response head on stderr', async () => {
   }
 });
 
-test('--once serves exactly one request, then exits 0', async () => {
+curlTest('--once serves exactly one request, then exits 0', async () => {
   const once = await startWebServer(['-d', site.www, '--once']);
   const r = await run('/usr/bin/curl', ['-sS', `${once.url}/hello.txt`]);
   assert.ok(r.stdout.equals(site.files['/hello.txt']));
@@ -1082,35 +1084,6 @@ test('under ulimit -n 64, 150 clients at once for 150 files: 200 or 503 (never 4
     await limited.stop();
     rmSync(many, { recursive: true, force: true });
   }
-});
-
-// ---- A real browser ----
-
-async function chromiumDom(url) {
-  const profile = mkdtempSync(join(tmpdir(), 'socklab-chromium-'));
-  try {
-    const r = await runTool('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
-      '--virtual-time-budget=5000', '--dump-dom', url], { timeoutMs: 30000 });
-    assert.is(r.code, 0, `chromium failed: ${r.error?.message} ${r.stderr.slice(-500)}`);
-    return r.stdout.toString();
-  } finally {
-    rmSync(profile, { recursive: true, force: true });
-  }
-}
-
-test('headless Chromium shows the page with its image and stylesheet loaded; a missing path shows the 404 page', async () => {
-  const before = server.output.stdout.length;
-  const dom = await chromiumDom(`${server.url}/page.html`);
-  // The page's script writes the image's decoded size and the stylesheet's colour into the title.
-  assert.match(dom, /<title>image 7x5 color rgb\(1, 2, 3\)<\/title>/);
-  assert.match(dom, /Styled text/);
-  const log = server.output.stdout.slice(before);
-  assert.match(log, /"GET \/style\.css HTTP\/1\.1" 200 /);
-  assert.match(log, /"GET \/picture\.png HTTP\/1\.1" 200 /);
-  const missing = await chromiumDom(`${server.url}/no-such-page.html`);
-  assert.match(missing, /<h1>404 Not Found<\/h1>/);
-  assert.match(missing, /\/no-such-page\.html/);
 });
 
 test('a small file served once and then changed, removed, or swapped for a symlink out of the root is looked up again', async () => {

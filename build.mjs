@@ -59,9 +59,10 @@ if (process.argv.includes('--if-needed') && isUpToDate()) {
 checkTools();
 
 // Step 1: bundle. One CommonJS file per program, mri and lib/ inlined, nothing left to resolve;
-// then socklab.cjs, which holds each of them in a function and calls only the one asked for.
+// then socklab.cjs, which holds each of them in a function and lets lib/multicall.ts (bundled
+// with them) call only the one asked for.
 const { outputFiles } = await build({
-  entryPoints: programs.map((p) => join(root, 'scripts', `${p}.ts`)),
+  entryPoints: [...programs.map((p) => join(root, 'scripts', `${p}.ts`)), join(root, 'lib', 'multicall.ts')],
   outdir: bundleDir,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -75,7 +76,9 @@ const { outputFiles } = await build({
   write: false,
 });
 const bundles = new Map(outputFiles.map((f) => [basename(f.path, '.cjs'), f.text]));
-bundles.set('socklab', multiCallSource());
+const launcher = bundles.get('multicall');
+bundles.delete('multicall');
+bundles.set('socklab', multiCallSource(launcher));
 rmSync(bundleDir, { recursive: true, force: true }); // kept to be read; step 2 uses `bundles`
 mkdirSync(bundleDir, { recursive: true });
 for (const [name, code] of bundles) writeFileSync(join(bundleDir, `${name}.cjs`), code);
@@ -168,41 +171,15 @@ function extractArm64Runtime(binary) {
 }
 
 // socklab.cjs: each program's bundle becomes a function with the parameters Node gives a CommonJS
-// module, so no program's code runs unless it is chosen; the chosen one sees process.argv as if
-// it had been called by its own name.
-function multiCallSource() {
-  const table = programs.map((p) => `${JSON.stringify(p)}: function (exports, require, module, __filename, __dirname) {\n${
-    bundles.get(p).replace(/^#!.*/, '')}\n}`);
-  return `'use strict';\nconst programs = {\n${table.join(',\n')}\n};\n${chooseProgram}
-const name = chooseProgram(Object.keys(programs), ${JSON.stringify(pkgJson.version)});
-const chosen = { exports: {} };
-programs[name].call(chosen.exports, chosen.exports, require, chosen, __filename, __dirname);\n`;
-}
-
-/** socklab's own command line (runs inside socklab.cjs): returns the program to run, or exits. */
-function chooseProgram(names, version) {
-  // A link tcp-server -> socklab starts it with argv[0] "tcp-server" (or a path ending in it).
-  // Under any other name (socklab, or a copy renamed) the first argument names the program.
-  const calledAs = process.argv0.slice(process.argv0.lastIndexOf('/') + 1);
-  const args = process.argv.slice(2);
-  const name = names.includes(calledAs) ? calledAs : args.shift();
-  if (name === undefined || name === '--help' || name === '-h') {
-    process.stdout.write(`socklab ${version}: every program of the socket lab in one file.\n\nUsage:\n`
-      + '  socklab PROGRAM [ARGUMENTS...]   e.g. socklab tcp-server 12000\n'
-      + '  PROGRAM [ARGUMENTS...]           through a link named after it: ln -s socklab tcp-server\n\n'
-      + `Programs:\n${names.map((n) => `  ${n}\n`).join('')}\nEach one explains itself: socklab PROGRAM --help\n`);
-    process.exit(0);
-  }
-  if (name === '--version' || name === '-V') {
-    process.stdout.write(`socklab ${version} (node ${process.versions.node}, ${process.platform}-${process.arch})\n`);
-    process.exit(0);
-  }
-  if (!names.includes(name)) {
-    process.stderr.write(`socklab: no program named "${name}"; the programs are ${names.join(', ')} (see socklab --help)\n`);
-    process.exit(64);
-  }
-  process.argv = [process.argv[0], process.argv[1], ...args];
-  return name;
+// module, so no program's code runs unless it is chosen; lib/multicall.ts (typed, tested source)
+// reads socklab's command line and calls the chosen one as if it had been started by its name.
+function multiCallSource(launcher) {
+  const wrap = (code) => `function (exports, require, module, __filename, __dirname) {\n${code.replace(/^#!.*/, '')}\n}`;
+  const table = programs.map((p) => `${JSON.stringify(p)}: ${wrap(bundles.get(p))}`);
+  return `'use strict';\nconst programs = {\n${table.join(',\n')}\n};
+const launcher = { exports: {} };
+(${wrap(launcher)}).call(launcher.exports, launcher.exports, require, launcher, __filename, __dirname);
+launcher.exports.runMultiCall(programs, ${JSON.stringify(pkgJson.version)}, require, __filename, __dirname);\n`;
 }
 
 // The release: one folder with socklab, a link per program, README and SHA256SUMS, tarred with

@@ -1,13 +1,13 @@
 // The multi-call binary dist/socklab: one file that holds every program and runs the one named by
 // the link it is called through (a symlink or a hard link tcp-server -> socklab) or by its first
-// argument (socklab tcp-server 12000). Bare or with --help it lists the programs; an unknown name
-// is one line and exit 64; the chosen program sees only its own arguments.
+// argument (socklab tcp-server 12000). With --help it lists the programs; bare, or with an unknown name,
+// it is a usage error (64); the chosen program sees only its own arguments.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
+import { bin, freePort, importSource, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
 
 const socklab = bin('socklab');
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
@@ -37,14 +37,32 @@ test('dist/socklab exists and dist/SHA256SUMS lists it', () => {
   assert.match(readFileSync(bin('SHA256SUMS'), 'utf8'), /^[0-9a-f]{64}  socklab$/m);
 });
 
-test('socklab alone and socklab --help list every program, exit 0', async () => {
-  for (const args of [[], ['--help'], ['-h']]) {
+test('socklab --help lists every program, exit 0; socklab alone is a usage error (64) that lists them too', async () => {
+  for (const args of [['--help'], ['-h'], []]) {
     const r = await run(socklab, args);
-    assert.is(r.code, 0, `socklab ${args.join(' ')}: ${r.stderr}`);
-    const out = r.stdout.toString();
+    const expected = args.length === 0 ? 64 : 0;
+    assert.is(r.code, expected, `socklab ${args.join(' ')}: ${r.stderr}`);
+    const out = expected === 0 ? r.stdout.toString() : r.stderr;
     for (const p of PROGRAMS) assert.match(out, new RegExp(`^  ${p}$`, 'm'), `socklab ${args.join(' ')} does not list ${p}`);
     assert.match(out, /socklab PROGRAM/);
+    if (expected === 64) assert.match(out, /^socklab: name a program to run, e\.g\. socklab tcp-server 12000/);
   }
+});
+
+test('chooseProgram (lib/multicall.ts), in-process: by name, by first argument, help, version, mistakes', async () => {
+  const { chooseProgram } = await importSource('lib/multicall.ts');
+  const names = ['tcp-client', 'tcp-server'];
+  assert.equal(chooseProgram(names, '1.0', 'tcp-server', ['12000']), { run: 'tcp-server', args: ['12000'] });
+  assert.equal(chooseProgram(names, '1.0', 'socklab', ['tcp-client', 'h', '1', 'hi']), { run: 'tcp-client', args: ['h', '1', 'hi'] });
+  // Under a program's name, --help is that program's.
+  assert.equal(chooseProgram(names, '1.0', 'tcp-server', ['--help']), { run: 'tcp-server', args: ['--help'] });
+  assert.is(chooseProgram(names, '1.0', 'socklab', ['--help']).exit, 0);
+  assert.match(chooseProgram(names, '1.0', 'socklab', ['-V']).stdout, /^socklab 1\.0 \(node /);
+  assert.is(chooseProgram(names, '1.0', 'socklab', []).exit, 64);
+  const unknown = chooseProgram(names, '1.0', 'socklab', ['tcp-sever\nx']);
+  assert.is(unknown.exit, 64);
+  assert.is(unknown.stderr.trimEnd().split('\n').length, 1, 'a newline in the name stays escaped');
+  assert.match(unknown.stderr, /"tcp-sever\\nx"/);
 });
 
 test('socklab --version names socklab, the runtime and the target', async () => {

@@ -108,6 +108,8 @@ async function benchTcpConnections() {
   const contestants = [
     ['socklab tcp-server', serve(bin('tcp-server'), ['-q', '127.0.0.1', '$PORT'], /Listening on/)],
     ['python handout server', serve(PYTHON, [join(root, 'tests', 'peers', 'handout_tcp_server.py'), '127.0.0.1', '$PORT'], /Listening on/)],
+    // The floor: what Node's net module does on the same runtime, with nothing of socklab's.
+    ['plain node:net server', serve(RUNTIME, [join(here, 'baselines', 'node_net_upper_server.mjs'), '127.0.0.1', '$PORT'], /Listening on/)],
   ];
   await compare('tcp-server: one-message connections, 50 at a time from 16 source addresses', 'conn/s', contestants, async (port, seconds) => {
     const out = runLoad(connrate, ['127.0.0.1', String(port), String(seconds), '50', '16'], seconds + 30);

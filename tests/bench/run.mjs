@@ -69,6 +69,8 @@ async function benchWeb(site, path, title, ...targets) {
     ['busybox httpd', serve('/usr/bin/busybox', ['httpd', '-f', '-p', '127.0.0.1:$PORT', '-h', site], null)],
     ['python http.server', serve(PYTHON, ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site, '$PORT'], null)],
     ['node:http', serve(NODE, [join(here, 'baselines', 'node_http_server.mjs'), site, '127.0.0.1', '$PORT'], /Listening/)],
+    // The floor: node:http answering from memory with web-server's head, nothing checked or logged.
+    ['node:http floor (from memory)', serve(RUNTIME, [join(here, 'baselines', 'node_http_floor_server.mjs'), site, '127.0.0.1', '$PORT'], /Listening/)],
   ];
   await compare(`web-server: ${title}`, 'req/s', contestants, async (port, seconds) => {
     const out = execFileSync('wrk', ['-t1', '-c50', `-d${seconds}s`, '--timeout', '5s', `http://127.0.0.1:${port}${path}`], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });

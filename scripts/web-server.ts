@@ -384,13 +384,22 @@ function whyNotOpened(err: unknown): 'forbidden' | 'busy' | 'missing' {
  */
 function placeOf(fd: number, root: string, dotfiles: boolean): string | { refused: 'forbidden' | 'missing' } {
   const real = fs.readlinkSync(`/proc/self/fd/${fd}`);
-  // With -d / the root already ends in a separator.
-  const inside = root.endsWith(sep) ? root : root + sep;
-  if (real !== root && !real.startsWith(inside)) return { refused: 'forbidden' };
+  if (!isUnderRoot(real, root)) return { refused: 'forbidden' };
   // Removed since it was opened: the kernel's name then ends in " (deleted)"; the file is gone.
   if (fs.fstatSync(fd).nlink === 0) return { refused: 'missing' };
-  if (!dotfiles && relative(root, real).split(sep).some((s) => s.startsWith('.'))) return { refused: 'missing' };
+  if (!dotfiles && isUnderDotName(real, root)) return { refused: 'missing' };
   return real;
+}
+
+/** `real` (a path with symlinks resolved) is the root or below it. */
+function isUnderRoot(real: string, root: string): boolean {
+  // With -d / the root already ends in a separator.
+  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** Some part of `real` below the root starts with a dot (hidden unless --dotfiles). */
+function isUnderDotName(real: string, root: string): boolean {
+  return relative(root, real).split(sep).some((part) => part.startsWith('.'));
 }
 
 // ---- Step 3: answer with header lines and the file ----
@@ -836,9 +845,9 @@ async function describeEntry(here: string, raw: Buffer, config: ServeConfig): Pr
     const link = await fs.promises.lstat(path);
     if (link.isSymbolicLink()) {
       const real = await fs.promises.realpath(path);
-      const inside = config.root.endsWith(sep) ? config.root : config.root + sep;
-      const hidden = !config.dotfiles && relative(config.root, real).split(sep).some((part) => part.startsWith('.'));
-      if ((real !== config.root && !real.startsWith(inside)) || hidden) return { name, folder: false, refused: 'a link out of this folder' };
+      if (!isUnderRoot(real, config.root) || (!config.dotfiles && isUnderDotName(real, config.root))) {
+        return { name, folder: false, refused: 'a link out of this folder' };
+      }
     }
     const stats = link.isSymbolicLink() ? await fs.promises.stat(path) : link;
     return { name, folder: stats.isDirectory(), size: stats.isDirectory() ? undefined : stats.size, mtime: stats.mtime };

@@ -22,12 +22,15 @@ const spec: ProgramSpec = {
     { name: 'idle-timeout', value: 'SECONDS', help: 'after sending everything, give up when the server is silent this long (default 30)' },
     ...COMMON_OPTIONS,
   ],
+  messageAfter: 2,
   examples: [
     ['tcp-client 127.0.0.1 12000 hello, welcome', 'prints HELLO, WELCOME'],
     ['tcp-client -v localhost 12000 hi', 'also traces the connection on stderr: connect, bytes, FIN, close'],
     ['cat notes.txt | tcp-client 10.1.10.115 12000 > NOTES.txt', 'streams a file of any size through the server'],
   ],
-  notes: `With MESSAGE, the words are joined by spaces, sent, and the connection half-closed (FIN):
+  notes: `Options go before HOST: every word after PORT is the message, exactly as typed
+("5 - 3 = 2", "env -i"), as ssh takes its command after the host.
+With MESSAGE, the words are joined by spaces, sent, and the connection half-closed (FIN):
 the server then knows the message is complete, replies and closes. The reply must be as long as
 the message; the handout's TCPServer.py reads only 1024 bytes, and a longer message is reported
 as cut short (exit 76). If nothing listens on HOST PORT, the kernel there answers the SYN with a

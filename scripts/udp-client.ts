@@ -27,12 +27,15 @@ const spec: ProgramSpec = {
     { name: 'retries', short: 'r', value: 'COUNT', help: 'send again this many times when no reply comes (default 2)' },
     ...COMMON_OPTIONS,
   ],
+  messageAfter: 2,
   examples: [
     ['udp-client 127.0.0.1 12000 hello, welcome', 'prints HELLO, WELCOME'],
     ['printf "one\\ntwo\\n" | udp-client localhost 12000', 'two datagrams, two replies: ONE, TWO'],
     ['udp-client -t 0.5 -r 0 10.1.10.115 12000 hi', 'one try, half a second: see how UDP fails silently'],
   ],
-  notes: `UDP sends no error when nothing listens: the datagram is simply dropped. The host may answer
+  notes: `Options go before HOST: every word after PORT is the message, exactly as typed
+("5 - 3 = 2", "env -i"), as ssh takes its command after the host.
+UDP sends no error when nothing listens: the datagram is simply dropped. The host may answer
 with an ICMP "port unreachable" message, which this client reports (it uses a connected UDP
 socket, so the kernel hands the ICMP error to it): exit 69. If no reply and no ICMP comes (a
 firewall, a lost datagram), it gives up after 1 + --retries tries: exit 75. A message larger

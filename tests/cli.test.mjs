@@ -51,6 +51,17 @@ const BAD = [
   ['udp-server', ['-6', '127.0.0.1', '12000'], '127.0.0.1 is an IPv4 address'],
   ['tcp-client', ['--idle-timeout', '0', '127.0.0.1', '12000', 'hi'], 'bad --idle-timeout'],
   ['udp-client', ['-r', '1000', '127.0.0.1', '12000', 'hi'], 'bad --retries'],
+  // The usual mistakes get the fix in the sentence (issue 12, item 5).
+  ...['tcp-client', 'udp-client'].flatMap((p) => [
+    [p, ['12000', '127.0.0.1', 'hi'], `HOST comes first: ${p} 127.0.0.1 12000`],
+    [p, ['127.0.0.1:12000', 'hi'], 'give HOST and PORT as two words: 127.0.0.1 12000'],
+    [p, ['--verbos', '127.0.0.1', '12000', 'hi'], 'unknown option --verbos: did you mean --verbose?'],
+    [p, ['-p', '12000', '127.0.0.1', 'hi'], 'the port is a plain argument (write 12000 without -p)'],
+    // A newline typed into an argument stays inside the one line, escaped.
+    [p, ['bad\nhost', '12000', 'hi'], 'bad host "bad\\nhost"'],
+  ]),
+  ['tcp-server', ['--port', '8080'], 'the port is a plain argument (write 8080 without --port); usage: tcp-server [PORT]'],
+  ['udp-server', ['127.0.0.1:12000'], 'give HOST and PORT as two words: 127.0.0.1 12000'],
 ];
 
 for (const [program, args, mention] of BAD) {

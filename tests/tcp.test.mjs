@@ -28,6 +28,20 @@ test('the handout sample: hello, welcome -> HELLO, WELCOME (ready line as in the
   assert.is(r.stdout.toString(), 'HELLO, WELCOME\n');
 });
 
+test('the message is exactly what was typed: words after HOST PORT that look like options are sent', async () => {
+  for (const [words, reply] of [
+    [['5', '-', '3', '=', '2'], '5 - 3 = 2'],
+    [['a', '-', 'b'], 'A - B'],
+    [['it', 'is', '-5', 'today'], 'IT IS -5 TODAY'],
+    [['env', '-i'], 'ENV -I'],
+    [['--', '-v', 'stays'], '-V STAYS'],
+  ]) {
+    const r = await run('tcp-client', ['127.0.0.1', String(port), ...words]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.toString(), `${reply}\n`);
+  }
+});
+
 for (const size of [1, 1023, 1024, 1025, 64 * 1024, 10 * 1024 * 1024]) {
   test(`${size} bytes of every byte value through tcp-client (stdin) and back, byte-identical to the a-z transform`, async () => {
     const data = patternBytes(size, size);

@@ -25,6 +25,14 @@ test('the handout sample: hello, welcome -> HELLO, WELCOME', async () => {
   assert.is(r.stdout.toString(), 'HELLO, WELCOME\n');
 });
 
+test('the message is exactly what was typed: words after HOST PORT that look like options are sent', async () => {
+  for (const [words, reply] of [[['5', '-', '3', '=', '2'], '5 - 3 = 2'], [['env', '-i'], 'ENV -I'], [['x', '--verbose'], 'X --VERBOSE']]) {
+    const r = await run('udp-client', ['127.0.0.1', String(port), ...words]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.toString(), `${reply}\n`);
+  }
+});
+
 test('piped stdin: one datagram per line, one reply line each', async () => {
   const r = await run('udp-client', ['127.0.0.1', String(port)], { input: 'one\ntwo & 3!\nstraße\n' });
   assert.is(r.code, 0, r.stderr);

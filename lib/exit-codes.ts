@@ -11,6 +11,7 @@ export const EXIT = {
   tempFail: 75, // EX_TEMPFAIL: timed out (connect, reply); trying again later may work
   protocol: 76, // EX_PROTOCOL: the peer answered, but not as the protocol says (e.g. a short reply)
   noPerm: 77, // EX_NOPERM: not allowed (ports below 1024 need root or CAP_NET_BIND_SERVICE)
+  interrupted: 130, // 128 + SIGINT: what a shell reports for Ctrl-C
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -2,13 +2,13 @@
 // for the uppercase reply, retrying a few times, because UDP itself never says "nobody is there".
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { createInterface } from 'node:readline';
 import {
   COMMON_OPTIONS, ExplainedError, clientAddressFromArgs, exitWhenFlushed, familyOf, parseCommandLine, parseCount,
   parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
+import { askSentence } from '../lib/sentence-prompt.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
@@ -54,15 +54,16 @@ async function main(): Promise<void> {
   const context: ErrorContext = { proto: 'UDP', host, port, during: 'connect' };
 
   const socket = await openConnectedSocket(host, port, familyOf(flags), context, trace);
-  const ask = (message: Buffer) => askServer(socket, message, { tries, timeoutMs, context, trace });
+  const ask = async (message: Buffer) => {
+    process.stdout.write(Buffer.concat([await askServer(socket, message, { tries, timeoutMs, context, trace }), Buffer.from('\n')]));
+  };
   if (positionals.length > 2) {
-    process.stdout.write(Buffer.concat([await ask(Buffer.from(positionals.slice(2).join(' '))), Buffer.from('\n')]));
+    await ask(Buffer.from(positionals.slice(2).join(' ')));
+  } else if (process.stdin.isTTY) {
+    const sentence = await askSentence(); // the handout asks for one sentence; Ctrl-D gives none
+    if (sentence !== undefined) await ask(Buffer.from(sentence));
   } else {
-    const prompt = process.stdin.isTTY ? 'Input lowercase sentence: ' : '';
-    for await (const line of readLines(prompt)) {
-      process.stdout.write(Buffer.concat([await ask(Buffer.from(line)), Buffer.from('\n')]));
-      if (prompt) break; // the handout asks for one sentence
-    }
+    for await (const line of readDatagrams(datagramLimit(socket))) await ask(line);
   }
   socket.close();
   exitWhenFlushed(EXIT.ok);
@@ -96,7 +97,7 @@ interface AskOptions { tries: number; timeoutMs: number; context: ErrorContext; 
 
 /** Sends the message and waits for one reply, sending again after each timeout. */
 function askServer(socket: dgram.Socket, message: Buffer, { tries, timeoutMs, context, trace }: AskOptions): Promise<Buffer> {
-  const limit = MAX_DATAGRAM[socket.remoteAddress().family === 'IPv6' ? 6 : 4];
+  const limit = datagramLimit(socket);
   if (message.length > limit) {
     return Promise.reject(new ExplainedError(`the message is ${message.length} bytes, but one UDP datagram carries at most ${limit} ` +
       `bytes over ${limit === 65507 ? 'IPv4' : 'IPv6'}: shorten it, or use tcp-client, which streams any length.`, EXIT.dataErr));
@@ -139,9 +140,42 @@ function askServer(socket: dgram.Socket, message: Buffer, { tries, timeoutMs, co
   });
 }
 
-/** Lines from stdin (one datagram each), with the handout's prompt when stdin is a terminal. */
-async function* readLines(prompt: string): AsyncGenerator<string> {
-  if (prompt) process.stderr.write(prompt);
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const line of lines) yield line;
+/** The largest payload one datagram to the server can carry, by the server address's family. */
+function datagramLimit(socket: dgram.Socket): number {
+  return MAX_DATAGRAM[socket.remoteAddress().family === 'IPv6' ? 6 : 4];
+}
+
+/**
+ * Lines of stdin as bytes (one datagram each; a CR before the LF is dropped), held only while
+ * they can still fit in one datagram: a line that grows past that, with no end yet (`< /dev/zero`),
+ * is refused at once instead of being read to the end into memory.
+ */
+async function* readDatagrams(limit: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  const takeLine = (last: Buffer) => {
+    const line = Buffer.concat([...pending, last]);
+    pending = [];
+    pendingLength = 0;
+    return line.at(-1) === 0x0d ? line.subarray(0, -1) : line;
+  };
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      yield takeLine(chunk.subarray(start, newline));
+      start = newline + 1;
+    }
+    const rest = chunk.subarray(start);
+    pendingLength += rest.length;
+    // One more byte than the limit may be the CR of a CRLF.
+    if (pendingLength > limit + 1) throw lineTooLong(pendingLength, limit);
+    pending.push(rest);
+  }
+  if (pendingLength > 0) yield takeLine(Buffer.alloc(0));
+}
+
+function lineTooLong(length: number, limit: number): ExplainedError {
+  return new ExplainedError(`a line of stdin is already ${length} bytes with no end in sight, but one UDP datagram carries at ` +
+    `most ${limit} bytes over ${limit === MAX_DATAGRAM[4] ? 'IPv4' : 'IPv6'} (udp-client sends one datagram per line): ` +
+    'split the input into lines, or use tcp-client, which streams any length.', EXIT.dataErr);
 }

@@ -1,6 +1,8 @@
 // udp-server and udp-client, the real binaries, over real loopback sockets; interop with Python
 // peers that behave like the handout's UDPServer.py / UDPClient.py.
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -69,6 +71,27 @@ test('a 65508-byte message is refused before sending: exit 65, one line, nothing
   assert.is(r.stderr.trimEnd().split('\n').length, 1);
   await sleep(100);
   assert.not.match(server.output.stderr.slice(before), 'received 65508');
+});
+
+test('a stdin line longer than one datagram (< /dev/zero, no newline ever) is refused at once: exit 65, one line', async () => {
+  const zero = openSync('/dev/zero', 'r');
+  try {
+    const child = spawn(bin('udp-client'), ['127.0.0.1', String(port)], { stdio: [zero, 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => { stderr += c; });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    const code = await new Promise((r) => child.on('close', r));
+    clearTimeout(killer);
+    assert.is(code, 65, stderr);
+    assert.is(stderr.trimEnd().split('\n').length, 1, stderr);
+    assert.match(stderr, 'one UDP datagram carries at most 65507 bytes over IPv4');
+  } finally {
+    closeSync(zero);
+  }
+  // A long line that does end is refused by its length too, and the lines before it were answered.
+  const r = await run('udp-client', ['127.0.0.1', String(port)], { input: Buffer.concat([Buffer.from('ok\r\n'), Buffer.alloc(70000, 0x61), Buffer.from('\n')]) });
+  assert.is(r.code, 65, r.stderr);
+  assert.is(r.stdout.toString(), 'OK\n');
 });
 
 test('IPv6: the largest IPv6 datagram (65527 bytes) comes back whole; 65528 is refused', async () => {

@@ -31,7 +31,7 @@ export const TABLE = [
     ['--max-connections', '100001'], ['--max-connections', '1.5'], ['--grace'], ['--no-such-flag'], ['--no-listing=yes', '8080'],
     ['--once=3'], ['--root', LONG], ['--workers', '0'], ['--workers', '65'], ['--workers', 'many'], ['--workers', '1.5'],
     ['--workers'], ['--once', '--workers', '2']].map((args) => ['web-server', args]),
-  ...[[], ['http://'], ['ftp://127.0.0.1/'], ['127.0.0.1', '0', '/'], ['127.0.0.1', '80'], ['http://127.0.0.1:0/'],
+  ...[[], ['http://'], ['ftp://127.0.0.1/'], ['127.0.0.1', '0', '/'], ['127.0.0.1', '80x'], ['http://127.0.0.1:0/'],
     ['http://127.0.0.1:99999/'], ['http://[::1/'], ['--max-redirects', 'abc', 'http://127.0.0.1/'], ['-t', '0', 'http://127.0.0.1/'],
     ['--bogus', 'http://127.0.0.1/'], ['-4', '-6', 'http://127.0.0.1/'], ['127.0.0.1', '80', '/', 'extra'],
     ['http://127.0.0.1:80:80/'], [LONG], ['http://bad host/'], [`${LONG}.example`, '80', '/'],

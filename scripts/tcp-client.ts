@@ -8,7 +8,7 @@ import {
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
 import { askSentence } from '../lib/sentence-prompt.ts';
-import { createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
+import { byteCount, createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 
 const PROGRAM = 'tcp-client';
 
@@ -142,6 +142,17 @@ function connect(host: string, port: number, family: 0 | 4 | 6, timeoutMs: numbe
   return new Promise((resolve, reject) => {
     // allowHalfOpen: after our FIN we keep reading until the server has sent every reply byte.
     const socket = net.connect({ host, port, family, allowHalfOpen: true, noDelay: true });
+    // A name may stand for several addresses (localhost: ::1 and 127.0.0.1), tried in turn: each
+    // attempt is a SYN Wireshark shows, so -v shows it too, and a refusal names them all.
+    context.tried = [];
+    socket.on('connectionAttempt', (ip: string) => {
+      context.tried!.push(ip);
+      trace(`trying ${formatEndpoint(ip, port)}`);
+    });
+    socket.on('connectionAttemptFailed', (ip: string, _port: number, _family: number, err: Error) => {
+      trace(`${formatEndpoint(ip, port)} failed: ${errorCode(err) ?? err.message}`);
+    });
+    socket.on('connectionAttemptTimeout', (ip: string) => trace(`${formatEndpoint(ip, port)} did not answer in time; trying the next address`));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ExplainedError(`timed out connecting to ${host} port ${port} after ${timeoutMs / 1000} s: no answer at all ` +
@@ -178,13 +189,13 @@ function exchange(socket: net.Socket, input: Buffer | NodeJS.ReadableStream, rep
     if (Buffer.isBuffer(input)) {
       sent = input.length;
       inputEnded = true;
-      socket.end(input, () => trace(`sent ${input.length} ${bytes(input.length)}, then FIN (half-close: nothing more from us)`));
+      socket.end(input, () => trace(`sent ${byteCount(input.length)}, then FIN (half-close: nothing more from us)`));
       giveUpWhenSilent(socket, idleMs, context, fail);
     } else {
       input.on('data', (chunk: Buffer) => { sent += chunk.length; });
       input.on('end', () => {
         inputEnded = true;
-        trace(`stdin ended after ${sent} ${bytes(sent)}; sending FIN`);
+        trace(`stdin ended after ${byteCount(sent)}; sending FIN`);
         giveUpWhenSilent(socket, idleMs, context, fail);
       });
       input.pipe(socket); // pipe() ends the socket (FIN) when stdin ends, and waits for drain
@@ -194,7 +205,7 @@ function exchange(socket: net.Socket, input: Buffer | NodeJS.ReadableStream, rep
       // printed, and the client stops there instead of taking an endless stream.
       const owed = sent - received;
       received += chunk.length;
-      if (isTracing(trace)) trace(`received ${chunk.length} ${bytes(chunk.length)}`);
+      if (isTracing(trace)) trace(`received ${byteCount(chunk.length)}`);
       if (chunk.length > owed) {
         if (owed > 0) reply.write(chunk.subarray(0, owed));
         return fail(longerReply(sent, received, context));
@@ -212,18 +223,13 @@ function exchange(socket: net.Socket, input: Buffer | NodeJS.ReadableStream, rep
     });
     socket.on('close', (hadError) => {
       if (hadError) return;
-      trace(`closed: ${sent} ${bytes(sent)} out, ${received} ${bytes(received)} in`);
+      trace(`closed: ${byteCount(sent)} out, ${byteCount(received)} in`);
       // The server closed while stdin still had more: that input was never sent, so say so.
       if (!inputEnded) reject(closedBeforeInputEnded(sent, received, context));
       else if (received < sent) reject(shortReply(sent, received, context));
       else resolve();
     });
   });
-}
-
-/** "1 byte", "2 bytes". */
-function bytes(count: number): string {
-  return count === 1 ? 'byte' : 'bytes';
 }
 
 /** Once we have sent everything, a server silent for idleMs will not answer: end instead of hanging. */
@@ -244,7 +250,7 @@ function closedBeforeInputEnded(sent: number, received: number, { host, port }: 
 function shortReply(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {
   if (received === 0) {
     return new ExplainedError(`the server at ${host} port ${port} closed the connection without answering ` +
-      `(0 of the ${sent} ${bytes(sent)} sent came back).`, EXIT.protocol);
+      `(0 of the ${byteCount(sent)} sent came back).`, EXIT.protocol);
   }
   return new ExplainedError(`the server at ${host} port ${port} closed after sending back ${received} of ${sent} bytes: ` +
     `the reply was cut short${looksLikeOneRecv(sent, received) ? ONE_RECV : ''}.`, EXIT.protocol);
@@ -276,5 +282,5 @@ function shortOrBroken(err: Error, sent: number, received: number, context: Erro
       '(a server that closes with unread data sends RST).', EXIT.protocol);
   }
   return new ExplainedError(`the server at ${context.host} port ${context.port} reset the connection (${errorCode(err)}) ` +
-    `after sending back ${received} of ${sent} ${bytes(sent)}.`, EXIT.ioErr);
+    `after sending back ${received} of ${byteCount(sent)}.`, EXIT.ioErr);
 }

@@ -7,9 +7,9 @@ import {
   parseSeconds, runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
-import { explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
+import { errorCode, explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
 import { askSentence } from '../lib/sentence-prompt.ts';
-import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { byteCount, createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
 const PROGRAM = 'udp-client';
@@ -53,9 +53,10 @@ async function main(): Promise<void> {
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));
   const context: ErrorContext = { proto: 'UDP', host, port, during: 'connect' };
 
-  const socket = await openConnectedSocket(host, port, familyOf(flags), context, trace);
+  const addresses = await resolveServer(host, familyOf(flags), context, trace);
+  const link: ServerLink = { addresses, index: 0, socket: await openConnectedSocket(addresses[0], port, context, trace) };
   const ask = async (message: Buffer) => {
-    process.stdout.write(Buffer.concat([await askServer(socket, message, { tries, timeoutMs, context, trace }), Buffer.from('\n')]));
+    process.stdout.write(Buffer.concat([await askAnyAddress(link, message, { tries, timeoutMs, context, trace }), Buffer.from('\n')]));
   };
   if (positionals.length > 2) {
     await ask(Buffer.from(positionals.slice(2).join(' ')));
@@ -63,26 +64,33 @@ async function main(): Promise<void> {
     const sentence = await askSentence(); // the handout asks for one sentence; Ctrl-D gives none
     if (sentence !== undefined) await ask(Buffer.from(sentence));
   } else {
-    for await (const line of readDatagrams(datagramLimit(socket))) await ask(line);
+    // The reader only bounds memory; askServer refuses a line too long for the address in use.
+    for await (const line of readDatagrams(Math.max(...addresses.map((a) => MAX_DATAGRAM[a.family])))) await ask(line);
   }
-  socket.close();
+  link.socket.close();
   exitWhenFlushed(EXIT.ok);
+}
+
+interface ServerAddress { address: string; family: 4 | 6 }
+
+/** Every address HOST stands for (localhost: ::1 and 127.0.0.1 on a stock Debian host), in the resolver's order. */
+async function resolveServer(host: string, family: 0 | 4 | 6, context: ErrorContext, trace: Trace): Promise<ServerAddress[]> {
+  try {
+    const found = (await lookup(host, { family, all: true })) as ServerAddress[];
+    if (found.length > 1) trace(`${host} is ${found.map((a) => a.address).join(' and ')}: trying them in that order`);
+    return found;
+  } catch (err) {
+    throw explainNetworkError(err, context);
+  }
 }
 
 /**
  * A UDP socket "connected" to the server: no packet is sent (UDP has no handshake), but the kernel
  * now filters replies to that peer and reports its ICMP errors to us as ECONNREFUSED.
  */
-async function openConnectedSocket(host: string, port: number, family: 0 | 4 | 6, context: ErrorContext, trace: Trace): Promise<dgram.Socket> {
-  let address: string;
-  let resolved: 4 | 6;
-  try {
-    ({ address, family: resolved } = (await lookup(host, { family })) as { address: string; family: 4 | 6 });
-  } catch (err) {
-    throw explainNetworkError(err, context);
-  }
+function openConnectedSocket({ address, family }: ServerAddress, port: number, context: ErrorContext, trace: Trace): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(resolved === 6 ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     socket.once('error', (err) => reject(explainNetworkError(err, context)));
     socket.connect(port, address, () => {
       socket.removeAllListeners('error');
@@ -93,9 +101,34 @@ async function openConnectedSocket(host: string, port: number, family: 0 | 4 | 6
   });
 }
 
+/** The server's addresses, and the socket connected to the one in use. */
+interface ServerLink { addresses: ServerAddress[]; index: number; socket: dgram.Socket }
+
+/**
+ * askServer at the address in use. After an ICMP "port unreachable" the next address of the
+ * name is tried, as tcp-client's connect tries them: a server on 127.0.0.1 still answers
+ * `udp-client localhost` when localhost is ::1 first. Other failures end the run.
+ */
+async function askAnyAddress(link: ServerLink, message: Buffer, options: AskOptions): Promise<Buffer> {
+  const { context, trace } = options;
+  for (;;) {
+    try {
+      return await askServer(link.socket, message, options);
+    } catch (err) {
+      if (err instanceof ExplainedError) throw err;
+      const tried = link.addresses.slice(0, link.index + 1).map((a) => a.address);
+      if (errorCode(err) !== 'ECONNREFUSED' || link.index + 1 === link.addresses.length) throw explainNetworkError(err, { ...context, tried });
+      trace(`${formatEndpoint(link.addresses[link.index].address, context.port)} answered ICMP "port unreachable"; trying the next address`);
+      link.socket.close();
+      link.index++;
+      link.socket = await openConnectedSocket(link.addresses[link.index], context.port, context, trace);
+    }
+  }
+}
+
 interface AskOptions { tries: number; timeoutMs: number; context: ErrorContext; trace: Trace }
 
-/** Sends the message and waits for one reply, sending again after each timeout. */
+/** Sends the message and waits for one reply, sending again after each timeout. A socket error rejects as it is. */
 function askServer(socket: dgram.Socket, message: Buffer, { tries, timeoutMs, context, trace }: AskOptions): Promise<Buffer> {
   const limit = datagramLimit(socket);
   if (message.length > limit) {
@@ -116,18 +149,18 @@ function askServer(socket: dgram.Socket, message: Buffer, { tries, timeoutMs, co
       // A late answer to an earlier message (one we had sent again, or the previous line) must
       // not pass for this one: the service only changes a-z, so compare ignoring that.
       if (!uppercaseAscii(Buffer.from(reply)).equals(expected)) {
-        trace(`received ${reply.length} bytes that answer another message; still waiting`);
+        trace(`received ${byteCount(reply.length)} that answer another message; still waiting`);
         return;
       }
-      trace(`received ${reply.length} bytes`);
+      trace(`received ${byteCount(reply.length)}`);
       finish(() => resolve(reply));
     };
-    const onError = (err: Error) => finish(() => reject(explainNetworkError(err, context)));
+    const onError = (err: Error) => finish(() => reject(err));
     const send = () => {
       attempt++;
       socket.send(message, (err) => {
         if (err) return onError(err);
-        trace(`sent ${message.length} bytes (try ${attempt} of ${tries})`);
+        trace(`sent ${byteCount(message.length)} (try ${attempt} of ${tries})`);
       });
       timer = setTimeout(attempt < tries ? send : giveUp, timeoutMs);
     };

@@ -189,6 +189,22 @@ test('-v traces each datagram with the sender as address:port', async () => {
   assert.match(server.output.stderr, /udp-server: sent 3 bytes to 127\.0\.0\.1:\d+$/m);
 });
 
+test('udp-server logs each datagram (client address:port, bytes in and out), like tcp-server a connection; -q hides it', async () => {
+  const r = await run('udp-client', ['127.0.0.1', String(port), 'x']);
+  assert.is(r.code, 0, r.stderr);
+  await sleep(100);
+  assert.match(server.output.stdout, /^127\.0\.0\.1:\d+: 1 byte in, 1 byte out$/m);
+  assert.match(server.output.stdout, 'Only this host can connect (127.0.0.1 is a loopback address)');
+  const quietPort = await freePort('udp');
+  const quiet = await startProgram('udp-server', ['-q', '127.0.0.1', String(quietPort)], { ready: /^Only this host/m });
+  try {
+    assert.is(String(await udpExchange(quietPort, 'shh')), 'SHH');
+  } finally {
+    await quiet.stop();
+  }
+  assert.not.match(quiet.output.stdout, 'bytes in');
+});
+
 test('a second server on the same UDP port is refused (no SO_REUSEADDR): exit 71', async () => {
   const r = await run('udp-server', ['127.0.0.1', String(port)]);
   assert.is(r.code, 71, r.stderr);

@@ -2,7 +2,7 @@
 // --version, and one-line errors with a sysexits code instead of stack traces.
 import { isIP } from 'node:net';
 import mri from 'mri';
-import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.ts';
+import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes.ts';
 import { escapeControls } from './terminal-text.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
@@ -35,6 +35,8 @@ export interface ProgramSpec {
    * option, as ssh takes its command after the host; options go before HOST.
    */
   messageAfter?: number;
+  /** The exit codes this program can return, for --help (every shared sysexits code when absent). */
+  exitCodes?: readonly number[];
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -215,7 +217,7 @@ function helpText(spec: ProgramSpec): string {
     ...spec.examples.flatMap(([command, what]) => [`  ${command}`, `      ${what}`]),
     '',
     ...(spec.notes ? [spec.notes.trimEnd(), ''] : []),
-    EXIT_CODES_HELP,
+    exitCodesHelp(spec.exitCodes),
     '',
   ].join('\n');
 }

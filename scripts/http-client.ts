@@ -35,6 +35,7 @@ const spec: ProgramSpec = {
     { name: 'max-time', value: 'SECONDS', help: 'give up when the whole transfer, redirects included, takes longer, as curl --max-time (default: no limit)' },
     ...COMMON_OPTIONS,
   ],
+  exitCodes: [0, 22, 64, 68, 69, 70, 71, 74, 75, 76, 77],
   examples: [
     ['http-client 127.0.0.1 6789 /hello.txt', 'the exercise\'s form: GET /hello.txt from the web-server on port 6789'],
     ['http-client http://127.0.0.1:6789/photo.jpg > photo.jpg', 'save a binary file'],

@@ -24,6 +24,7 @@ const spec: ProgramSpec = {
     ...COMMON_OPTIONS,
   ],
   messageAfter: 2,
+  exitCodes: [0, 64, 68, 69, 70, 71, 74, 75, 76, 77, 130],
   examples: [
     ['tcp-client 127.0.0.1 12000 hello, welcome', 'prints HELLO, WELCOME'],
     ['tcp-client -v localhost 12000 hi', 'also traces the connection on stderr: connect, bytes, FIN, close'],

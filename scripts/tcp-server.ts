@@ -23,6 +23,7 @@ const spec: ProgramSpec = {
     { name: 'grace', value: 'SECONDS', help: 'on Ctrl-C/SIGTERM, let open transfers finish this long (default 10)' },
     ...COMMON_OPTIONS,
   ],
+  exitCodes: [0, 64, 68, 69, 70, 71, 75, 77],
   examples: [
     ['tcp-server', 'listen on port 12000 on every IPv4 and IPv6 address, as the handout\'s server does'],
     ['tcp-server 127.0.0.1 12001', 'listen only on loopback, port 12001'],

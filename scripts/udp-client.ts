@@ -28,6 +28,7 @@ const spec: ProgramSpec = {
     ...COMMON_OPTIONS,
   ],
   messageAfter: 2,
+  exitCodes: [0, 64, 65, 68, 69, 70, 71, 74, 75, 77, 130],
   examples: [
     ['udp-client 127.0.0.1 12000 hello, welcome', 'prints HELLO, WELCOME'],
     ['printf "one\\ntwo\\n" | udp-client localhost 12000', 'two datagrams, two replies: ONE, TWO'],

@@ -19,6 +19,7 @@ const spec: ProgramSpec = {
     'with one datagram: the same bytes with a-z made A-Z.',
   usage: ['[PORT]', 'HOST PORT'],
   options: COMMON_OPTIONS,
+  exitCodes: [0, 64, 68, 69, 70, 71, 75, 77],
   examples: [
     ['udp-server', 'listen on UDP port 12000 on every IPv4 and IPv6 address, as the handout\'s server does'],
     ['udp-server 127.0.0.1 12001', 'listen only on loopback, port 12001'],

@@ -76,17 +76,24 @@ for (const [program, args, mention] of BAD) {
   });
 }
 
+/** The exit codes each program can return: its --help lists these and no others. */
+const EXIT_CODES = {
+  'tcp-server': [0, 64, 68, 69, 70, 71, 75, 77],
+  'udp-server': [0, 64, 68, 69, 70, 71, 75, 77],
+  'tcp-client': [0, 64, 68, 69, 70, 71, 74, 75, 76, 77, 130],
+  'udp-client': [0, 64, 65, 68, 69, 70, 71, 74, 75, 77, 130],
+};
+
 for (const program of PROGRAMS) {
-  test(`${program} --help: usage, options, examples and every exit code; exit 0`, async () => {
+  test(`${program} --help: usage, options, examples and its own exit codes (no others); exit 0`, async () => {
     const r = await run(program, ['--help']);
     assert.is(r.code, 0);
     const help = r.stdout.toString();
     for (const part of ['Usage:', 'Options:', 'Examples:', '--verbose', '--quiet', '-4', '-6', 'Exit codes:']) {
       assert.ok(help.includes(part), `${program} --help lacks ${part}`);
     }
-    for (const code of [0, 64, 65, 68, 69, 70, 71, 74, 75, 76, 77]) {
-      assert.match(help, new RegExp(`^  ${code} `, 'm'), `exit code ${code} documented`);
-    }
+    const listed = [...help.slice(help.indexOf('Exit codes:')).matchAll(/^  (\d+) /gm)].map((m) => Number(m[1]));
+    assert.equal(listed, EXIT_CODES[program]);
   });
 
   test(`${program} --version names socklab's version, the Node runtime inside and the target`, async () => {

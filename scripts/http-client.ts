@@ -77,7 +77,6 @@ interface ResponseHead {
   raw: Buffer;
 }
 
-runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -442,3 +441,5 @@ function protocolError(what: string): ExplainedError {
   return new ExplainedError(`${what}.`, EXIT.protocol);
 }
 
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main);

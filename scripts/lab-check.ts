@@ -886,7 +886,11 @@ type CheckBody = () => Promise<Verdict> | Verdict;
 
 /** What stops the whole run: nothing listens (exit 69), with the explanation the clients give. */
 class NothingListens extends Error {
-  constructor(readonly explanation: ExplainedError) { super(explanation.message); }
+  readonly explanation: ExplainedError;
+  constructor(explanation: ExplainedError) {
+    super(explanation.message);
+    this.explanation = explanation;
+  }
 }
 
 async function runChecks(session: Session, checks: Record<string, { body: CheckBody; touchesServer: boolean }>, ids: readonly string[]): Promise<CheckResult[]> {
@@ -1365,7 +1369,5 @@ function aliveProbe(kind: Kind, target: Target, path: string): () => Promise<boo
   };
 }
 
-// Importing this file (the tests do, for its verdicts) runs nothing: Node >= 24.2 says so with
-// import.meta.main = false, and an ES module under an older Node has no require. The built binary
-// is a CommonJS bundle, where esbuild leaves import.meta empty and require is defined: main runs.
-if (import.meta.main ?? typeof require === 'function') runProgram(PROGRAM, main);
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main);

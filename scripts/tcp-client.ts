@@ -40,7 +40,6 @@ A server that trickles its reply is still answered within --max-time. If nothing
 RST: "connection refused" (exit 69).`,
 };
 
-runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -285,3 +284,6 @@ function shortOrBroken(err: Error, sent: number, received: number, context: Erro
   return new ExplainedError(`the server at ${context.host} port ${context.port} reset the connection (${errorCode(err)}) ` +
     `after sending back ${received} of ${byteCount(sent)}.`, EXIT.ioErr);
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main);

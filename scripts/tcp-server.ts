@@ -42,7 +42,6 @@ interface ServerOptions {
   trace: Trace;
 }
 
-runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -153,3 +152,6 @@ function stoppingLine(signal: string, open: number, graceMs: number): string {
     ? `${fresh}${what}: no connections open; stopping`
     : `${fresh}${what}: no new connections; waiting up to ${graceMs / 1000} s for the ${open} open ${open === 1 ? 'one' : 'ones'}`;
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main, { server: true });

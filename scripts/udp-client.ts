@@ -44,7 +44,6 @@ than one datagram can carry (65507 bytes over IPv4, 65527 over IPv6) is refused 
 exit 65.`,
 };
 
-runProgram(PROGRAM, main);
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -213,3 +212,6 @@ function lineTooLong(length: number, limit: number): ExplainedError {
     `most ${limit} bytes over ${limit === MAX_DATAGRAM[4] ? 'IPv4' : 'IPv6'} (udp-client sends one datagram per line): ` +
     'split the input into lines, or use tcp-client, which streams any length.', EXIT.dataErr);
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main);

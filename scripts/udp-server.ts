@@ -31,7 +31,6 @@ answers there; each datagram is logged as "client address:port: bytes in, bytes 
 is not shared (no SO_REUSEADDR): a second server on the same port is refused (exit 71).`,
 };
 
-runProgram(PROGRAM, main, { server: true });
 
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
@@ -49,6 +48,7 @@ async function main(): Promise<void> {
     sockets.push(socket);
     bound.push({ ...listening, port: socket.address().port });
   }
+  process.on('exit', flushLog);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -101,7 +101,6 @@ function flushLog(): void {
   if (pendingLog.length > 0) process.stdout.write(pendingLog.join(''));
   pendingLog = [];
 }
-process.on('exit', flushLog);
 
 /** Binds without SO_REUSEADDR, so a second server on the port is refused instead of sharing it. */
 function bind(address: ListenAddress, family: 0 | 4 | 6): Promise<{ socket: dgram.Socket; bound: ListenAddress }> {
@@ -121,3 +120,6 @@ function bind(address: ListenAddress, family: 0 | 4 | 6): Promise<{ socket: dgra
     });
   });
 }
+
+// The command line runs only when this file is the program, not when a test imports it.
+if (import.meta.main) runProgram(PROGRAM, main, { server: true });

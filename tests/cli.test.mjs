@@ -2,7 +2,7 @@
 // stderr (never a stack trace); --help teaches and lists the exit codes; --version names the runtime.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { run } from './helpers.mjs';
+import { pinnedNodeVersion, run } from './helpers.mjs';
 
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client'];
 
@@ -100,7 +100,7 @@ for (const program of PROGRAMS) {
     const r = await run(program, ['--version']);
     assert.is(r.code, 0);
     const { version } = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')));
-    assert.is(r.stdout.toString(), `${program} ${version} (node 24.21.0, linux-x64)\n`);
+    assert.is(r.stdout.toString(), `${program} ${version} (node ${pinnedNodeVersion}, linux-x64)\n`);
   });
 }
 

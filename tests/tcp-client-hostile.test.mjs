@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, freePort, patternBytes, root, run, startProgram, withoutTerminalCodes } from './helpers.mjs';
+import { PYTHON3, bin, freePort, patternBytes, root, run, startProgram, testNeeding, withoutTerminalCodes } from './helpers.mjs';
 
 const PEERS = join(root, 'tests', 'peers');
+const pythonTest = testNeeding(test, PYTHON3); // the hostile peers and the pseudo-terminal are Python
 
 /** Runs `body(port)` against a hostile server in MODE, which is stopped afterwards. */
 async function against(mode, body) {
@@ -27,7 +28,7 @@ function oneLine(r) {
   return lines[0];
 }
 
-test('a server that resets without answering a 2-byte message: a reset (74), not "the 1024-byte cut"; no empty line on stdout', async () => {
+pythonTest('a server that resets without answering a 2-byte message: a reset (74), not "the 1024-byte cut"; no empty line on stdout', async () => {
   await against('reset', async (port) => {
     const r = await run('tcp-client', ['127.0.0.1', String(port), 'hi']);
     assert.is(r.code, 74, r.stderr);
@@ -39,7 +40,7 @@ test('a server that resets without answering a 2-byte message: a reset (74), not
   });
 });
 
-test('a server that closes without answering: said so (76), no 1024 hint, nothing on stdout', async () => {
+pythonTest('a server that closes without answering: said so (76), no 1024 hint, nothing on stdout', async () => {
   await against('close', async (port) => {
     const r = await run('tcp-client', ['127.0.0.1', String(port), 'hello']);
     assert.is(r.code, 76, r.stderr);
@@ -50,7 +51,7 @@ test('a server that closes without answering: said so (76), no 1024 hint, nothin
   });
 });
 
-test('an endless reply: the answer is printed, the excess is not, exit 76 at once (never gathered in memory)', async () => {
+pythonTest('an endless reply: the answer is printed, the excess is not, exit 76 at once (never gathered in memory)', async () => {
   await against('endless', async (port) => {
     const r = await run('tcp-client', ['127.0.0.1', String(port), 'hello'], { timeoutMs: 10000 });
     assert.is(r.code, 76, r.stderr);
@@ -63,7 +64,7 @@ test('an endless reply: the answer is printed, the excess is not, exit 76 at onc
   });
 });
 
-test('a reply 10 MiB longer than the message is reported (76), not exit 0', async () => {
+pythonTest('a reply 10 MiB longer than the message is reported (76), not exit 0', async () => {
   await against('longer', async (port) => {
     const r = await run('tcp-client', ['127.0.0.1', String(port), 'hi']);
     assert.is(r.code, 76, r.stderr);
@@ -72,7 +73,7 @@ test('a reply 10 MiB longer than the message is reported (76), not exit 0', asyn
   });
 });
 
-test('--max-time ends a server that trickles its reply (which the idle timeout never notices): exit 75, what came printed', async () => {
+pythonTest('--max-time ends a server that trickles its reply (which the idle timeout never notices): exit 75, what came printed', async () => {
   await against('trickle', async (port) => {
     const r = await run('tcp-client', ['--max-time', '1.5', '127.0.0.1', String(port), 'a sentence of forty bytes, or about that'], { timeoutMs: 10000 });
     assert.is(r.code, 75, r.stderr);
@@ -84,7 +85,7 @@ test('--max-time ends a server that trickles its reply (which the idle timeout n
   });
 });
 
-test('--max-time ends a stream to a server that never reads (stdin never ends): exit 75', async () => {
+pythonTest('--max-time ends a stream to a server that never reads (stdin never ends): exit 75', async () => {
   await against('deaf', async (port) => {
     const child = spawn(bin('tcp-client'), ['--max-time', '1', '127.0.0.1', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
@@ -107,7 +108,7 @@ test('a bad --max-time is a usage error', async () => {
 });
 
 for (const program of ['tcp-client', 'udp-client']) {
-  test(`${program} at a real terminal: Ctrl-C at the prompt ends the line and exits 130, no internal error`, async () => {
+  pythonTest(`${program} at a real terminal: Ctrl-C at the prompt ends the line and exits 130, no internal error`, async () => {
     const port = await freePort(program === 'tcp-client' ? 'tcp' : 'udp');
     // tcp-client connects before it asks, as the handout's TCPClient.py does: give it a listener.
     const server = await startProgram(program === 'tcp-client' ? 'tcp-server' : 'udp-server', ['127.0.0.1', String(port)]);
@@ -122,7 +123,7 @@ for (const program of ['tcp-client', 'udp-client']) {
     }
   });
 
-  test(`${program} at a real terminal: Ctrl-D at the prompt sends nothing, ends the line, exits 0`, async () => {
+  pythonTest(`${program} at a real terminal: Ctrl-D at the prompt sends nothing, ends the line, exits 0`, async () => {
     const port = await freePort(program === 'tcp-client' ? 'tcp' : 'udp');
     const server = await startProgram(program === 'tcp-client' ? 'tcp-server' : 'udp-server', ['127.0.0.1', String(port)]);
     try {

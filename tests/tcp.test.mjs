@@ -6,9 +6,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, root, run, sleep, startProgram, tcpExchange } from './helpers.mjs';
+import { PYTHON3, bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, root, run, sleep, startProgram, tcpExchange, testNeeding } from './helpers.mjs';
 
 const PEERS = join(root, 'tests', 'peers');
+const pythonTest = testNeeding(test, PYTHON3); // the handout's own programs as peers
 let server; // one tcp-server on 127.0.0.1 for most tests
 let port;
 
@@ -85,13 +86,13 @@ test('a raw socket that never half-closes, like the handout client, gets its rep
   assert.is(reply, 'NO FIN HERE');
 });
 
-test('the handout\'s Python TCPClient against tcp-server', async () => {
+pythonTest('the handout\'s Python TCPClient against tcp-server', async () => {
   const r = await run('/usr/bin/python3', [join(PEERS, 'handout_tcp_client.py'), '127.0.0.1', String(port), 'hello, welcome']);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.toString(), 'from Server: HELLO, WELCOME\n');
 });
 
-test('tcp-client against the handout\'s Python TCPServer: 1024 bytes fit; 1025 are noticed as cut short (exit 76)', async () => {
+pythonTest('tcp-client against the handout\'s Python TCPServer: 1024 bytes fit; 1025 are noticed as cut short (exit 76)', async () => {
   const pyPort = await freePort();
   const py = await startProgram('/usr/bin/python3', [join(PEERS, 'handout_tcp_server.py'), '127.0.0.1', String(pyPort)]);
   try {
@@ -131,7 +132,7 @@ test('handout Q3: wrong port -> refused names the port; the server on the right 
   assert.is((await tcpExchange(port, 'still here')).toString(), 'STILL HERE');
 });
 
-test('connect timeout: a host that drops the SYN (full accept queue) -> exit 75 after -t, one line', async () => {
+pythonTest('connect timeout: a host that drops the SYN (full accept queue) -> exit 75 after -t, one line', async () => {
   const silent = await startProgram('/usr/bin/python3', [join(PEERS, 'full_backlog_listener.py')]);
   try {
     const silentPort = /Listening on (\d+)/.exec(silent.output.stdout)[1];
@@ -144,7 +145,7 @@ test('connect timeout: a host that drops the SYN (full accept queue) -> exit 75 
   }
 });
 
-test('on a terminal, tcp-client prompts like the handout and prints "from Server: ..."', async () => {
+pythonTest('on a terminal, tcp-client prompts like the handout and prints "from Server: ..."', async () => {
   const r = await run('/usr/bin/python3', [join(PEERS, 'on_terminal.py'), 'hello, welcome to lab', bin('tcp-client'), '127.0.0.1', String(port)]);
   assert.is(r.code, 0, r.stdout.toString());
   const screen = withoutTerminalCodes(r.stdout.toString());
@@ -152,7 +153,7 @@ test('on a terminal, tcp-client prompts like the handout and prints "from Server
   assert.match(screen, 'from Server: HELLO, WELCOME TO LAB\n');
 });
 
-test('tcp-client notices a server that closes before stdin has ended (the rest was never sent): exit 76', async () => {
+pythonTest('tcp-client notices a server that closes before stdin has ended (the rest was never sent): exit 76', async () => {
   const pyPort = await freePort();
   const py = await startProgram('/usr/bin/python3', [join(PEERS, 'handout_tcp_server.py'), '127.0.0.1', String(pyPort)]);
   try {
@@ -313,7 +314,7 @@ test('one byte is "1 byte" in the log, not "1 bytes"', async () => {
 });
 
 for (const proto of ['tcp', 'udp']) {
-  test(`${proto}-server at a terminal: Ctrl-C's line starts on a fresh line, says Ctrl-C, no wait when nothing is open`, async () => {
+  pythonTest(`${proto}-server at a terminal: Ctrl-C's line starts on a fresh line, says Ctrl-C, no wait when nothing is open`, async () => {
     const p = await freePort(proto);
     const r = await run('/usr/bin/python3', [join(PEERS, 'keys_on_terminal.py'), 'to let other hosts in', '^C', bin(`${proto}-server`), '127.0.0.1', String(p)]);
     const screen = withoutTerminalCodes(r.stdout.toString());

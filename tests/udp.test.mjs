@@ -6,9 +6,10 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, root, run, sleep, startProgram, udpExchange } from './helpers.mjs';
+import { PYTHON3, bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, root, run, sleep, startProgram, testNeeding, udpExchange } from './helpers.mjs';
 
 const PEERS = join(root, 'tests', 'peers');
+const pythonTest = testNeeding(test, PYTHON3); // the handout's own programs as peers
 let server;
 let port;
 
@@ -41,7 +42,7 @@ test('piped stdin: one datagram per line, one reply line each', async () => {
   assert.is(r.stdout.toString(), 'ONE\nTWO & 3!\nSTRAßE\n');
 });
 
-test('on a terminal, udp-client prompts like the handout and prints the reply', async () => {
+pythonTest('on a terminal, udp-client prompts like the handout and prints the reply', async () => {
   const r = await run('/usr/bin/python3', [join(PEERS, 'on_terminal.py'), 'hello, welcome', bin('udp-client'), '127.0.0.1', String(port)]);
   assert.is(r.code, 0, r.stdout.toString());
   const screen = withoutTerminalCodes(r.stdout.toString());
@@ -108,13 +109,13 @@ test('IPv6: the largest IPv6 datagram (65527 bytes) comes back whole; 65528 is r
   }
 });
 
-test('the handout\'s Python UDPClient against udp-server', async () => {
+pythonTest('the handout\'s Python UDPClient against udp-server', async () => {
   const r = await run('/usr/bin/python3', [join(PEERS, 'handout_udp_client.py'), '127.0.0.1', String(port), 'hello, welcome']);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.toString(), 'HELLO, WELCOME\n');
 });
 
-test('udp-client against the handout\'s Python UDPServer', async () => {
+pythonTest('udp-client against the handout\'s Python UDPServer', async () => {
   const pyPort = await freePort('udp');
   const py = await startProgram('/usr/bin/python3', [join(PEERS, 'handout_udp_server.py'), '127.0.0.1', String(pyPort)]);
   try {

@@ -1,4 +1,4 @@
-// Shared by web-server.test.mjs and http-client.test.mjs: a throwaway site on disk (with a secret
+// Shared by web-server.test.mjs, http-client.test.mjs and system/chromium.test.mjs: a throwaway site on disk (with a secret
 // just outside its root), the web-server started on a free loopback port, and raw HTTP over a socket.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -167,7 +167,7 @@ test('--workers 2, Ctrl-C (SIGINT to the whole process group): one stop line, ex
     assert.is(workers.length, 2);
     process.kill(-child.pid, 'SIGINT');
     assert.equal(await exit, { code: 0, signal: null });
-    assert.is(stdout.match(/SIGINT: no new connections/g)?.length, 1, stdout);
+    assert.is(stdout.match(/Ctrl-C \(SIGINT\): no new connections/g)?.length, 1, stdout);
     for (const pid of workers) assert.not.ok(isRunning(pid), `worker ${pid} outlived the server`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -6,12 +6,13 @@
 //   node tests/bench/run.mjs --only tcp   only the workloads whose group (web, tcp, udp, start, memory, size) matches
 // Every load is bounded in count and time; every process started here is stopped by its PID.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, root, rssMiB, sleep, startProgram } from '../helpers.mjs';
+import { bin, freePort, pinnedNodeVersion, root, rssMiB, runOnPinnedRuntime, sleep, startProgram } from '../helpers.mjs';
 
+runOnPinnedRuntime();
 const SMOKE = process.argv.includes('--smoke');
 const ONLY = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]) : /./;
 const wanted = (group) => ONLY.test(group);
@@ -22,7 +23,7 @@ const STREAM_BYTES = SMOKE ? 64 * 1024 * 1024 : 1024 * 1024 * 1024;
 const PYTHON = '/usr/bin/python3'; // the interpreter itself: a version-manager shim adds tens of ms
 const NODE = process.execPath;
 // The runtime inside socklab's binaries (stripped), for the plain-Node baselines; else this Node.
-const SEA_RUNTIME = join(root, '.build', 'pkg-home', '.pkg-cache', 'sea', 'node-v24.21.0-linux-x64', 'bin', 'node');
+const SEA_RUNTIME = join(root, '.build', 'pkg-home', '.pkg-cache', 'sea', `node-v${pinnedNodeVersion}-linux-x64`, 'bin', 'node');
 const RUNTIME = existsSync(SEA_RUNTIME) ? SEA_RUNTIME : NODE;
 const here = join(root, 'tests', 'bench');
 const work = mkdtempSync(join(tmpdir(), 'socklab-bench-'));
@@ -187,7 +188,7 @@ function benchSize() {
       ...['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
         .filter((p) => existsSync(bin(p)))
         .map((p) => ({ name: `socklab ${p}`, median: mib(bin(p)), text: mib(bin(p)).toFixed(1) })),
-      ...(existsSync(SEA_RUNTIME) ? [{ name: 'stripped Node 24.21.0 runtime', median: mib(SEA_RUNTIME), text: mib(SEA_RUNTIME).toFixed(1) }] : []),
+      ...(existsSync(SEA_RUNTIME) ? [{ name: `stripped Node ${pinnedNodeVersion} runtime`, median: mib(SEA_RUNTIME), text: mib(SEA_RUNTIME).toFixed(1) }] : []),
     ],
   });
 }
@@ -412,5 +413,12 @@ function report() {
   const out = SMOKE ? tools : here;
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'results.json'), `${JSON.stringify({ date, machine, smoke: SMOKE, reps: REPS, seconds: SECONDS, results }, null, 2)}\n`);
-  writeFileSync(join(out, SMOKE ? 'RESULTS-smoke.md' : 'RESULTS.md'), markdown);
+  writeFileSync(join(out, SMOKE ? 'RESULTS-smoke.md' : 'RESULTS.md'), SMOKE ? markdown : markdown + handWrittenSections());
+}
+
+/** The "## " sections of RESULTS.md (the runtime comparison): measured by hand, kept by a new run. */
+function handWrittenSections() {
+  const file = join(here, 'RESULTS.md');
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').split(/^(?=## )/m).filter((s) => s.startsWith('## ')).map((s) => `\n${s.trimEnd()}\n`).join('');
 }

@@ -4,6 +4,7 @@
 //   node tests/stress/run.mjs [--seed N] [--only WORD]
 // Bounded: each scenario has its own time limit, and the whole run stops itself after 290 s.
 import { parseArgs } from 'node:util';
+import { runOnPinnedRuntime } from '../helpers.mjs';
 import { stopLeftovers } from './lib.mjs';
 import tcpLoad from './tcp-load.mjs';
 import udpLoad from './udp-load.mjs';
@@ -16,6 +17,7 @@ import webRace from './web-race.mjs';
 import webPipeline from './web-pipeline.mjs';
 import badCli from './bad-cli.mjs';
 
+runOnPinnedRuntime();
 let values;
 try {
   ({ values } = parseArgs({ options: { seed: { type: 'string' }, only: { type: 'string' } } }));

@@ -9,13 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { bin, findCommand, freePort, removeLater, removeTempDirs, run, startProgram } from './helpers.mjs';
+import { ROOT, bin, findCommand, freePort, removeLater, removeTempDirs, run, startProgram, testNeeding } from '../helpers.mjs';
 
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client'];
 const MESSAGE = 'hello, welcome';
 const REPLY = 'HELLO, WELCOME\n';
 
 test.after(removeTempDirs);
+const chrootTest = testNeeding(test, ROOT);
 
 function copyProgram(name, folder) {
   copyFileSync(bin(name), join(folder, name));
@@ -101,7 +102,7 @@ test('empty folder, env -i: --version of each program', () => checkVersions(inEm
 test('empty folder, env -i: hello, welcome -> HELLO, WELCOME over TCP', () => checkExchange('tcp', inEmptyFolder));
 test('empty folder, env -i: hello, welcome -> HELLO, WELCOME over UDP', () => checkExchange('udp', inEmptyFolder));
 
-test('chroot: the root holds only the binaries and the libraries ldd lists, no Node', () => {
+chrootTest('chroot: the root holds only the binaries and the libraries ldd lists, no Node', () => {
   const files = listFiles(chrootWithOnlyTheBinaries());
   const libs = new Set(PROGRAMS.flatMap(sharedLibraries));
   assert.ok(libs.size > 0, 'ldd listed no libraries: is the binary static? then this test needs rethinking');
@@ -110,8 +111,8 @@ test('chroot: the root holds only the binaries and the libraries ldd lists, no N
   assert.not.ok(files.some((f) => /(^|\/)(node|nodejs|node_modules)(\/|$)/.test(f)), files.join('\n'));
 });
 
-test('chroot: --version of each program', () => checkVersions(inChroot));
-test('chroot: hello, welcome -> HELLO, WELCOME over TCP, server and client both chrooted', () => checkExchange('tcp', inChroot));
-test('chroot: hello, welcome -> HELLO, WELCOME over UDP, server and client both chrooted', () => checkExchange('udp', inChroot));
+chrootTest('chroot: --version of each program', () => checkVersions(inChroot));
+chrootTest('chroot: hello, welcome -> HELLO, WELCOME over TCP, server and client both chrooted', () => checkExchange('tcp', inChroot));
+chrootTest('chroot: hello, welcome -> HELLO, WELCOME over UDP, server and client both chrooted', () => checkExchange('udp', inChroot));
 
 test.run();

@@ -1,13 +1,13 @@
 // The lab's two-host setup: the server runs on one host, the client on another. Two network
 // namespaces stand in for the two hosts, joined by a veth pair (a virtual cable) with addresses
 // that exist only inside them, so no traffic leaves this machine. Needs root and iproute2 (CI
-// installs it and runs as root); without them the tests fail rather than pass silently.
+// installs it and runs as root); without them the tests are skipped, and fail under CI=true.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { bin, run, startProgram } from './helpers.mjs';
+import { ROOT, bin, run, startProgram, testNeeding } from '../helpers.mjs';
 
 const SERVER_HOST = `socklab-a-${process.pid}`;
 const CLIENT_HOST = `socklab-b-${process.pid}`;
@@ -60,6 +60,7 @@ function deleteHosts() {
   }
 }
 test.after(deleteHosts);
+const hostTest = testNeeding(test, ROOT, ['ip', 'iproute2']);
 process.once('exit', deleteHosts); // also when a test times out and uvu exits early
 
 // `ip netns exec` switches namespace and then execs the program: the PID we hold is the program's.
@@ -104,7 +105,7 @@ function assertOneLine(stderr, mention) {
   assert.match(stderr, mention);
 }
 
-test('client before server: tcp-client to the other host -> refused, exit 69, one line', async () => {
+hostTest('client before server: tcp-client to the other host -> refused, exit 69, one line', async () => {
   const r = await runOnClientHost('tcp-client', [SERVER_IP, PORT, MESSAGE]);
   assert.is(r.code, 69, `exit code; stderr: ${r.stderr}`);
   assertOneLine(r.stderr, /refused/i);
@@ -112,7 +113,7 @@ test('client before server: tcp-client to the other host -> refused, exit 69, on
   assert.ok(r.ms < 2000, `took ${Math.round(r.ms)} ms: a RST should come back at once`);
 });
 
-test('client before server: udp-client to the other host -> ICMP port unreachable, exit 69', async () => {
+hostTest('client before server: udp-client to the other host -> ICMP port unreachable, exit 69', async () => {
   const r = await runOnClientHost('udp-client', [SERVER_IP, PORT, MESSAGE]);
   assert.is(r.code, 69, `exit code; stderr: ${r.stderr}`);
   assertOneLine(r.stderr, new RegExp(`UDP port ${PORT}`));
@@ -122,7 +123,7 @@ test('client before server: udp-client to the other host -> ICMP port unreachabl
 // A host with no route back to the client cannot send its ICMP "port unreachable": the datagram
 // arrives and is dropped without a word, as behind a firewall that drops ICMP. (A blackhole route
 // needs no nft/iptables, which CI does not install.) The client must give up after its tries.
-test('server host drops its ICMP: udp-client times out after 1 + retries tries, exit 75', async () => {
+hostTest('server host drops its ICMP: udp-client times out after 1 + retries tries, exit 75', async () => {
   await twoHosts();
   ip('-n', SERVER_HOST, 'route', 'add', 'blackhole', `${CLIENT_IP}/32`);
   let r;
@@ -141,7 +142,7 @@ test('server host drops its ICMP: udp-client times out after 1 + retries tries, 
 });
 
 for (const proto of ['tcp', 'udp']) {
-  test(`${proto}-server on one host, ${proto}-client on the other: hello, welcome -> HELLO, WELCOME`, async () => {
+  hostTest(`${proto}-server on one host, ${proto}-client on the other: hello, welcome -> HELLO, WELCOME`, async () => {
     const server = await startOnServerHost(`${proto}-server`);
     let r;
     let stopped;
@@ -157,7 +158,7 @@ for (const proto of ['tcp', 'udp']) {
 }
 
 for (const [proto, client] of [['tcp', 'tcp-client'], ['udp', 'udp-client']]) {
-  test(`${proto}-server with no HOST says what to type on the other host, and that command works`, async () => {
+  hostTest(`${proto}-server with no HOST says what to type on the other host, and that command works`, async () => {
     const server = await startOnServerHost(`${proto}-server`, [PORT], /^Clients on other hosts: /m);
     let r;
     try {
@@ -171,7 +172,7 @@ for (const [proto, client] of [['tcp', 'tcp-client'], ['udp', 'udp-client']]) {
   });
 }
 
-test('a name means all its addresses (stock hosts file: localhost is 127.0.0.1 and ::1)', async () => {
+hostTest('a name means all its addresses (stock hosts file: localhost is 127.0.0.1 and ::1)', async () => {
   stockHostsFileOnServerHost();
   // The server given a name listens on both; a client given either address is served.
   const server = await startOnServerHost('tcp-server', ['localhost', '12710'], /^Only this host can connect/m);
@@ -202,7 +203,7 @@ test('a name means all its addresses (stock hosts file: localhost is 127.0.0.1 a
   }
 });
 
-test('the hosts are gone after the tests', () => {
+hostTest('the hosts are gone after the tests', () => {
   deleteHosts();
   const left = ip('netns', 'list');
   assert.not.match(left, SERVER_HOST);

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, buildNode as node, findCommand, freePort, isRunning, patternBytes, root, run, startProgram, version } from './helpers.mjs';
+import { ROOT, bin, buildNode as node, findCommand, freePort, isRunning, patternBytes, pinnedNodeVersion, root, run, startProgram, testNeeding, version } from '../helpers.mjs';
 
 /** The newest glibc a binary may need; README promises this floor (Node 24's own, from its build host). */
 const GLIBC_FLOOR = '2.28';
@@ -90,12 +90,22 @@ async function installBinaries() {
 }
 const removeInstalled = () => { for (const d of installed.splice(0)) rmSync(d, { recursive: true, force: true }); };
 test.after(removeInstalled);
+const rootTest = testNeeding(test, ROOT, ['debootstrap', 'debootstrap'], ['objdump', 'binutils']);
 process.once('exit', removeInstalled);
 
 /** [command, args] that run `file` (a path inside the root) in the root with an empty environment. */
 const inRoot = (dir, file, args = []) => [findCommand('env'), ['-i', 'PATH=/usr/bin:/bin', findCommand('chroot'), dir, file, ...args]];
+/**
+ * The same, with /proc mounted in the root, as on a real host: web-server checks there where each
+ * file it opens really is. unshare mounts it in a mount namespace of the command's own (the root
+ * folder is left as it was, whatever happens) and then runs it in place, so its PID is the server's.
+ */
+const inRootWithProc = (dir, file, args = []) => {
+  const [env, envArgs] = inRoot(dir, file, args);
+  return [findCommand('unshare'), [`--mount-proc=${join(dir, 'proc')}`, env, ...envArgs]];
+};
 
-test(`the binaries need at most glibc ${GLIBC_FLOOR} and libstdc++ GLIBCXX_${GLIBCXX_FLOOR}`, () => {
+rootTest(`the binaries need at most glibc ${GLIBC_FLOOR} and libstdc++ GLIBCXX_${GLIBCXX_FLOOR}`, () => {
   for (const p of ['tcp-server', 'socklab']) {
     const glibc = highestSymbolVersion(bin(p), 'GLIBC');
     assert.ok(versionKey(glibc) <= versionKey(GLIBC_FLOOR), `${p} needs GLIBC_${glibc}, above the documented floor ${GLIBC_FLOOR}`);
@@ -104,7 +114,7 @@ test(`the binaries need at most glibc ${GLIBC_FLOOR} and libstdc++ GLIBCXX_${GLI
   }
 });
 
-test('the Debian root is older than the build host, at or above the floor, and has no Node', async () => {
+rootTest('the Debian root is older than the build host, at or above the floor, and has no Node', async () => {
   const { dir, suite } = await makeDebianRoot();
   const [command, args] = inRoot(dir, '/lib/x86_64-linux-gnu/libc.so.6');
   const r = await run(command, args);
@@ -118,18 +128,18 @@ test('the Debian root is older than the build host, at or above the floor, and h
   }
 });
 
-test('in the Debian root: every program and socklab (by link) print their --version', async () => {
+rootTest('in the Debian root: every program and socklab (by link) print their --version', async () => {
   const dir = await installBinaries();
   const programs = PROGRAMS.filter((p) => existsSync(join(dir, OPT, p)));
   for (const [file, name] of [...programs.map((p) => [`${OPT}/${p}`, p]), ...programs.map((p) => [`${OPT}/links/${p}`, p]), [`${OPT}/socklab`, 'socklab']]) {
     const [command, args] = inRoot(dir, file, ['--version']);
     const r = await run(command, args);
     assert.is(r.code, 0, `${file} --version in the root: ${r.stderr}`);
-    assert.is(r.stdout.toString(), `${name} ${version} (node 24.21.0, linux-x64)\n`);
+    assert.is(r.stdout.toString(), `${name} ${version} (node ${pinnedNodeVersion}, linux-x64)\n`);
   }
 });
 
-test('in the Debian root: the handout exchange over TCP and UDP, per-program binaries and socklab links', async () => {
+rootTest('in the Debian root: the handout exchange over TCP and UDP, per-program binaries and socklab links', async () => {
   const dir = await installBinaries();
   for (const [folder, proto] of [[OPT, 'tcp'], [OPT, 'udp'], [`${OPT}/links`, 'tcp'], [`${OPT}/links`, 'udp']]) {
     const port = String(await freePort(proto));
@@ -144,7 +154,7 @@ test('in the Debian root: the handout exchange over TCP and UDP, per-program bin
   }
 });
 
-test('in the Debian root: web-server serves a page and a 200 KB binary file that http-client fetches intact', async () => {
+rootTest('in the Debian root: web-server serves a page and a 200 KB binary file that http-client fetches intact', async () => {
   const dir = await installBinaries();
   if (!existsSync(join(dir, OPT, 'web-server')) || !existsSync(join(dir, OPT, 'http-client'))) {
     console.log('  (web-server or http-client not built yet: HTTP exchange skipped)');
@@ -159,7 +169,7 @@ test('in the Debian root: web-server serves a page and a 200 KB binary file that
   writeFileSync(join(site, 'index.html'), page);
   writeFileSync(join(site, 'blob.bin'), blob);
   const port = String(await freePort());
-  const server = await startProgram(...inRoot(dir, `${OPT}/web-server`, ['-d', `/srv/${RUN}`, '127.0.0.1', port]));
+  const server = await startProgram(...inRootWithProc(dir, `${OPT}/web-server`, ['-d', `/srv/${RUN}`, '127.0.0.1', port]));
   try {
     const html = await run(...inRoot(dir, `${OPT}/http-client`, ['127.0.0.1', port, '/index.html']));
     assert.is(html.code, 0, html.stderr);
@@ -174,7 +184,7 @@ test('in the Debian root: web-server serves a page and a 200 KB binary file that
   }
 });
 
-test('in the Debian root: the release archive unpacks with its tar, checks with its sha256sum, and runs', async () => {
+rootTest('in the Debian root: the release archive unpacks with its tar, checks with its sha256sum, and runs', async () => {
   const dir = await installBinaries();
   const out = join(cache, 'dist');
   const built = await run(node, [join(root, 'build.mjs'), '--release', '--if-needed', '--out', out], { cwd: root, timeoutMs: 180000 });
@@ -192,7 +202,7 @@ test('in the Debian root: the release archive unpacks with its tar, checks with 
   assert.match(unpack.stdout.toString(), /^README: OK$/m);
   const runIt = await shell(`cd ${name} && ./tcp-client --version && ./socklab --help && ./udp-server -V`);
   assert.is(runIt.code, 0, runIt.stderr);
-  assert.match(runIt.stdout.toString(), new RegExp(`^tcp-client ${version} \\(node 24\\.21\\.0, linux-x64\\)$`, 'm'));
+  assert.match(runIt.stdout.toString(), new RegExp(`^tcp-client ${version} \\(node ${pinnedNodeVersion.replaceAll('.', '\\.')}, linux-x64\\)$`, 'm'));
   assert.match(runIt.stdout.toString(), /^ {2}tcp-server$/m);
   assert.match(runIt.stdout.toString(), /^udp-server /m);
 });

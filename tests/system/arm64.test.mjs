@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNode as node, findCommand, freePort, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
+import { ARM64_TOOLS, buildNode as node, findCommand, freePort, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, testNeeding, version } from '../helpers.mjs';
 
 const GLIBC_FLOOR = '2.28'; // as for x86-64 (tests/debian-root.test.mjs): Node 24's own floor
 const CROSS_LIBS = '/usr/aarch64-linux-gnu'; // libc6-arm64-cross, libstdc++6-arm64-cross
@@ -17,6 +17,7 @@ const out = join(root, '.test-cache', 'dist');
 const arm64 = join(out, 'linux-arm64');
 
 test.after(removeTempDirs);
+const arm64Test = testNeeding(test, ...ARM64_TOOLS);
 
 /** The arm64 binaries of this tree, built if missing or stale; their names in SHA256SUMS order. */
 let programs;
@@ -41,7 +42,7 @@ function links() {
   return linkFolder;
 }
 
-test('arm64: SHA256SUMS checks, and every binary is an AArch64 ELF executable over 50 MB', async () => {
+arm64Test('arm64: SHA256SUMS checks, and every binary is an AArch64 ELF executable over 50 MB', async () => {
   const names = await built();
   for (const p of ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'socklab']) assert.ok(names.includes(p), `${p} missing`);
   const sums = await run(findCommand('sha256sum'), ['-c', 'SHA256SUMS'], { cwd: arm64, timeoutMs: 60000 });
@@ -57,7 +58,7 @@ test('arm64: SHA256SUMS checks, and every binary is an AArch64 ELF executable ov
   }
 });
 
-test(`arm64: the binaries need at most glibc ${GLIBC_FLOOR}`, async () => {
+arm64Test(`arm64: the binaries need at most glibc ${GLIBC_FLOOR}`, async () => {
   await built();
   const table = execFileSync(findCommand('aarch64-linux-gnu-objdump'), ['-T', join(arm64, 'tcp-server')], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const key = (v) => v.split('.').map((n) => n.padStart(4, '0')).join('.');
@@ -65,19 +66,19 @@ test(`arm64: the binaries need at most glibc ${GLIBC_FLOOR}`, async () => {
   assert.ok(highest && key(highest) <= key(GLIBC_FLOOR), `tcp-server (arm64) needs GLIBC_${highest}`);
 });
 
-test('arm64 under qemu: every binary and every socklab link prints its --version (linux-arm64)', async () => {
+arm64Test('arm64 under qemu: every binary and every socklab link prints its --version (linux-arm64)', async () => {
   const names = await built();
   const started = performance.now();
   const calls = [...names.map((p) => [join(arm64, p), p]), ...names.filter((p) => p !== 'socklab').map((p) => [join(links(), p), p])];
   for (const [file, name] of calls) {
     const r = await run(...qemu(file, ['--version']), { timeoutMs: 30000 });
     assert.is(r.code, 0, `qemu ${file} --version: ${r.stderr}`);
-    assert.is(r.stdout.toString(), `${name} ${version} (node 24.21.0, linux-arm64)\n`);
+    assert.is(r.stdout.toString(), `${name} ${version} (node ${pinnedNodeVersion}, linux-arm64)\n`);
   }
   console.log(`  (${calls.length} --version runs under qemu in ${Math.round(performance.now() - started)} ms)`);
 });
 
-test('arm64 under qemu: the handout exchange over TCP and UDP, both ends emulated (binaries and socklab links)', async () => {
+arm64Test('arm64 under qemu: the handout exchange over TCP and UDP, both ends emulated (binaries and socklab links)', async () => {
   await built();
   for (const [folder, proto] of [[arm64, 'tcp'], [arm64, 'udp'], [links(), 'tcp'], [links(), 'udp']]) {
     const port = String(await freePort(proto));
@@ -92,7 +93,7 @@ test('arm64 under qemu: the handout exchange over TCP and UDP, both ends emulate
   }
 });
 
-test('arm64 under qemu: web-server answers http-client (a page and a 404)', async () => {
+arm64Test('arm64 under qemu: web-server answers http-client (a page and a 404)', async () => {
   await built();
   if (!has('web-server') || !has('http-client')) return;
   const site = mkdtempSync(join(tmpdir(), 'socklab-arm64-site-'));

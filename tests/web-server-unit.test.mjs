@@ -1,0 +1,302 @@
+// web-server's pure functions, in-process: tables of request targets, Range headers,
+// preconditions, dates, Host values and log fields, in milliseconds. What needs a socket is in
+// web-server.test.mjs, against the binary.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { importSource } from './helpers.mjs';
+
+const web = await importSource('scripts/web-server.ts');
+
+const target = suite('parseTarget: the request target -> segments under the root, or a refusal');
+for (const [raw, expected] of [
+  ['/', { segments: [], trailingSlash: true }],
+  ['/hello.txt', { segments: ['hello.txt'] }],
+  ['/sub/deeper/data.json', { segments: ['sub', 'deeper', 'data.json'] }],
+  ['/sub/', { segments: ['sub'], trailingSlash: true }],
+  ['//etc/passwd', { segments: ['etc', 'passwd'] }],
+  ['/./hello.txt', { segments: ['hello.txt'] }],
+  ['/sub/../hello.txt', { segments: ['hello.txt'] }],
+  ['/name%20with%20spaces', { segments: ['name with spaces'] }],
+  ['/%252e%252e', { segments: ['%2e%2e'] }], // decoded once only
+  ['/hello.txt?../../secret', { segments: ['hello.txt'], query: '?../../secret' }],
+  ['/sub?x=1#frag', { segments: ['sub'], query: '?x=1' }],
+  ['/a#frag?no', { segments: ['a'], query: '' }],
+  ['http://anything.example/hello.txt', { segments: ['hello.txt'] }],
+  ['http://anything.example', { segments: [], trailingSlash: true }],
+  ['HTTP://X.EXAMPLE:8080/a', { segments: ['a'] }],
+  ['/../secret.txt', 403],
+  ['/../../../../etc/passwd', 403],
+  ['/sub/../../secret.txt', 403],
+  ['/%2e%2e/secret.txt', 403],
+  ['/%2E%2E/%2E%2E/etc/passwd', 403],
+  ['/.%2e/secret.txt', 403],
+  ['/..%2fsecret.txt', 403],
+  ['/sub%2f..%2f..%2fsecret.txt', 403],
+  ['///../secret.txt', 403],
+  ['http://evil.example/../secret.txt', 403],
+  ['/..\\secret.txt', 400],
+  ['/%5c..%5csecret.txt', 400],
+  ['/hello.txt%00.png', 400],
+  ['/%00', 400],
+  ['/a\0b', 400],
+  ['/%zz', 400],
+  ['/%', 400],
+  ['/%c3%28', 400],
+  ['/%0d%0aSet-Cookie:%20x=1', 400],
+  ['/%7f', 400],
+  ['file:///etc/passwd', 400],
+  ['*', 400],
+  ['etc/passwd', 400],
+  ['http://user@host.example/hello.txt', 400],
+  ['http://host.example:99999/hello.txt', 400],
+  ['http://[::1/hello.txt', 400],
+]) {
+  target(JSON.stringify(raw), () => {
+    const got = web.parseTarget(raw);
+    if (typeof expected === 'number') {
+      assert.is(got.status, expected, got.why);
+      assert.type(got.why, 'string');
+    } else {
+      assert.equal(got.segments, expected.segments);
+      assert.is(got.trailingSlash, expected.trailingSlash ?? false);
+      if ('query' in expected) assert.is(got.query, expected.query);
+    }
+  });
+}
+target.run();
+
+const ranges = suite('parseByteRanges: Range headers against a 100-byte file (in the spirit of Go\'s range_test)');
+const R = (...pairs) => pairs.map(([start, end]) => ({ start, end }));
+for (const [header, expected] of [
+  ['bytes=0-9', R([0, 9])],
+  ['bytes=0-0', R([0, 0])],
+  ['bytes=99-99', R([99, 99])],
+  ['bytes=90-', R([90, 99])],
+  ['bytes=0-', R([0, 99])],
+  ['bytes=-10', R([90, 99])],
+  ['bytes=-100', R([0, 99])],
+  ['bytes=-1000', R([0, 99])],
+  ['bytes=50-1000', R([50, 99])],
+  ['BYTES=0-9', R([0, 9])],
+  ['Bytes=0-9', R([0, 9])],
+  ['bytes= 0-9 ', R([0, 9])],
+  ['bytes=0-9,20-29', R([0, 9], [20, 29])],
+  ['bytes=0-9, 20-29', R([0, 9], [20, 29])],
+  ['bytes=20-29,0-9', R([20, 29], [0, 9])], // merging sorts them later, not the parser
+  ['bytes=0-9,,20-29', R([0, 9], [20, 29])],
+  ['bytes=0-9,200-300', R([0, 9])], // the unsatisfiable one is dropped
+  ['bytes=-0,0-9', R([0, 9])],
+  ['bytes=100-', 'unsatisfiable'],
+  ['bytes=100-200', 'unsatisfiable'],
+  ['bytes=-0', 'unsatisfiable'],
+  ['bytes=200-300,500-', 'unsatisfiable'],
+  ['bytes=9-0', undefined],
+  ['bytes=0-9,9-0', undefined],
+  ['bytes=-', undefined],
+  ['bytes=', undefined],
+  ['bytes=,', undefined],
+  ['bytes=a-b', undefined],
+  ['bytes=alpha', undefined],
+  ['bytes=0-9;20-29', undefined],
+  ['bytes=--5', undefined],
+  ['bytes=5', undefined],
+  ['bytes=1-2-3', undefined],
+  ['bytes=0x10-20', undefined],
+  ['bytes=+1-2', undefined],
+  ['bytes 0-9', undefined],
+  ['lines=0-9', undefined],
+  ['=0-9', undefined],
+  ['', undefined],
+  [`bytes=${Array.from({ length: 101 }, (_, i) => `${i}-${i}`).join(',')}`, undefined], // over MAX_RANGES
+  [`bytes=${Array.from({ length: 100 }, (_, i) => `${i}-${i}`).join(',')}`, R(...Array.from({ length: 100 }, (_, i) => [i, i]))],
+]) {
+  ranges(JSON.stringify(header.length > 40 ? `${header.slice(0, 40)}...` : header), () => {
+    assert.equal(web.parseByteRanges(header, 100), expected);
+  });
+}
+ranges('an empty file has no satisfiable range', () => {
+  assert.is(web.parseByteRanges('bytes=0-', 0), 'unsatisfiable');
+  assert.is(web.parseByteRanges('bytes=-5', 0), 'unsatisfiable');
+});
+ranges.run();
+
+const merging = suite('mergeRanges and rangesToSend: sorted, merged, and the whole file when parts cost more');
+merging('overlapping and adjacent ranges become one; the others stay, sorted', () => {
+  assert.equal(web.mergeRanges(R([20, 29], [0, 9], [5, 14], [15, 15], [40, 49])), R([0, 15], [20, 29], [40, 49]));
+  assert.equal(web.mergeRanges(R([0, 99], [10, 20])), R([0, 99]));
+});
+const facts = (size) => ({ size, mtimeMs: Date.UTC(2026, 0, 2, 3, 4, 5), etag: '"abc-123"', lastModified: 'Fri, 02 Jan 2026 03:04:05 GMT', contentType: 'text/plain' });
+const req = (headers, method = 'GET') => ({ headers, method });
+merging('two small ranges of a large file: multipart', () => {
+  assert.equal(web.rangesToSend(req({ range: 'bytes=0-9,1000-1009' }), facts(100000)), R([0, 9], [1000, 1009]));
+});
+merging('two ranges that cost more than the file as parts: the whole file', () => {
+  assert.is(web.rangesToSend(req({ range: 'bytes=0-9,20-29' }), facts(100)), undefined);
+});
+merging('parts come in the order asked for, unless some were merged (RFC 9110 §14.6)', () => {
+  assert.equal(web.rangesToSend(req({ range: 'bytes=5000-5009,0-9' }), facts(100000)), R([5000, 5009], [0, 9]));
+  assert.equal(web.rangesToSend(req({ range: 'bytes=5000-5009,0-9,5-14' }), facts(100000)), R([0, 14], [5000, 5009]));
+});
+merging('Range is for GET only: on HEAD it is ignored (RFC 9110 §14.2)', () => {
+  assert.is(web.rangesToSend(req({ range: 'bytes=0-9' }, 'HEAD'), facts(1000)), undefined);
+});
+merging('a thousand copies of one range merge into one', () => {
+  const header = `bytes=${Array.from({ length: 100 }, () => '0-').join(',')}`;
+  assert.equal(web.rangesToSend(req({ range: header }), facts(5000)), R([0, 4999]));
+});
+merging('If-Range: the ETag (strong) or the exact date; anything else is the whole file', () => {
+  const f = facts(1000);
+  assert.equal(web.rangesToSend(req({ range: 'bytes=0-9', 'if-range': '"abc-123"' }), f), R([0, 9]));
+  assert.equal(web.rangesToSend(req({ range: 'bytes=0-9', 'if-range': f.lastModified }), f), R([0, 9]));
+  assert.is(web.rangesToSend(req({ range: 'bytes=0-9', 'if-range': 'W/"abc-123"' }), f), undefined);
+  assert.is(web.rangesToSend(req({ range: 'bytes=0-9', 'if-range': '"other"' }), f), undefined);
+  assert.is(web.rangesToSend(req({ range: 'bytes=0-9', 'if-range': 'Fri, 02 Jan 2026 03:04:06 GMT' }), f), undefined);
+});
+merging('multipartPlan: each part names its range; the closing delimiter ends the body', () => {
+  const plan = web.multipartPlan(R([0, 9], [20, 29]), facts(100));
+  assert.match(plan.parts[0].head.toString(), /^--socklab-abc-123\r\nContent-Type: text\/plain\r\nContent-Range: bytes 0-9\/100\r\n\r\n$/);
+  assert.match(plan.parts[1].head.toString(), /^\r\n--socklab-abc-123\r\n/);
+  assert.is(plan.tail.toString(), '\r\n--socklab-abc-123--\r\n');
+});
+merging.run();
+
+const pre = suite('checkPreconditions: RFC 9110 §13.2.2, in its order');
+const f = facts(1000);
+const past = 'Thu, 01 Jan 1970 00:00:01 GMT';
+const later = 'Sat, 03 Jan 2026 00:00:00 GMT';
+for (const [headers, expected] of [
+  [{}, 'proceed'],
+  [{ 'if-match': '"abc-123"' }, 'proceed'],
+  [{ 'if-match': '*' }, 'proceed'],
+  [{ 'if-match': '"x", "abc-123"' }, 'proceed'],
+  [{ 'if-match': '"x"' }, 412],
+  [{ 'if-match': 'W/"abc-123"' }, 412],
+  [{ 'if-unmodified-since': past }, 412],
+  [{ 'if-unmodified-since': f.lastModified }, 'proceed'],
+  [{ 'if-unmodified-since': 'garbage' }, 'proceed'],
+  [{ 'if-match': '"abc-123"', 'if-unmodified-since': past }, 'proceed'],
+  [{ 'if-none-match': '"abc-123"' }, 304],
+  [{ 'if-none-match': 'W/"abc-123"' }, 304],
+  [{ 'if-none-match': '*' }, 304],
+  [{ 'if-none-match': '"x"' }, 'proceed'],
+  [{ 'if-none-match': '"x"', 'if-modified-since': f.lastModified }, 'proceed'],
+  [{ 'if-match': '"x"', 'if-none-match': '"abc-123"' }, 412],
+  [{ 'if-modified-since': f.lastModified }, 304],
+  [{ 'if-modified-since': later }, 304],
+  [{ 'if-modified-since': past }, 'proceed'],
+  [{ 'if-modified-since': 'Sat, 01 Jan 2100 00:00:00 GMT' }, 'proceed'],
+  [{ 'if-modified-since': '3000' }, 'proceed'],
+]) {
+  pre(JSON.stringify(headers), () => assert.is(web.checkPreconditions(req(headers), f), expected));
+}
+pre.run();
+
+const dates = suite('parseHttpDate: the three HTTP-date forms, nothing else');
+for (const [text, expected] of [
+  ['Sun, 06 Nov 1994 08:49:37 GMT', Date.UTC(1994, 10, 6, 8, 49, 37)],
+  ['Sunday, 06-Nov-94 08:49:37 GMT', Date.UTC(1994, 10, 6, 8, 49, 37)],
+  ['Sun Nov  6 08:49:37 1994', Date.UTC(1994, 10, 6, 8, 49, 37)],
+  ['Sun Nov 16 08:49:37 1994', Date.UTC(1994, 10, 16, 8, 49, 37)],
+  ['Wed, 02 Dec 2026 00:00:00 GMT', Date.UTC(2026, 11, 2)],
+  ['3000', undefined],
+  ['2026-12-02', undefined],
+  ['2026-12-02T00:00:00Z', undefined],
+  ['Sun, 06 Nov 1994 08:49:37 UTC', undefined],
+  ['Sun, 06 Nov 1994 08:49:37 +0000', undefined],
+  ['Sun, 6 Nov 1994 08:49:37 GMT', undefined],
+  ['Sun, 06 Foo 1994 08:49:37 GMT', undefined],
+  ['Sun, 06 Nov 1994 25:49:37 GMT', undefined],
+  ['', undefined],
+  [undefined, undefined],
+]) {
+  dates(JSON.stringify(text), () => assert.is(web.parseHttpDate(text), expected));
+}
+dates.run();
+
+const host = suite('isValidAuthority and checkHost: RFC 9112 §3.2');
+for (const [value, ok] of [
+  ['example.com', true], ['example.com:8080', true], ['127.0.0.1:6789', true], ['[::1]', true], ['[::1]:8080', true],
+  ['', true], ['localhost:', true], ['xn--bcher-kva.example', true], ['a%20b', true],
+  ['[v1.fe:x]', true], ['[::ffff:127.0.0.1]', true],
+  ['[ab..cd::ef98:0:7654:321]', false], ['[127.0.0.1]', false], ['[]', false],
+  ['a b', false], ['a/b', false], ['user@host', false], ['[::1', false], ['host:70000', false], ['host:12a', false],
+  ['host:80:80', false], ['[::1]x', false], ['a\tb', false],
+]) {
+  host(`${JSON.stringify(value)} is ${ok ? 'valid' : 'refused'}`, () => assert.is(web.isValidAuthority(value), ok));
+}
+const withHost = (version, ...lines) => ({ httpVersion: version, rawHeaders: lines.flatMap((l) => l.split(': ')) });
+host('one Host line is needed on HTTP/1.1, not on 1.0; two are refused', () => {
+  assert.is(web.checkHost(withHost('1.1', 'Host: a')), undefined);
+  assert.match(web.checkHost(withHost('1.1')), 'must have a Host header');
+  assert.is(web.checkHost(withHost('1.0')), undefined);
+  assert.match(web.checkHost(withHost('1.1', 'Host: a', 'HOST: b')), 'more than one Host');
+  assert.match(web.checkHost(withHost('1.1', 'Host: a b')), 'not a valid host');
+});
+host.run();
+
+const framing = suite('transferCodingProblem: RFC 9112 §6.3');
+for (const [header, expected] of [
+  [undefined, undefined], ['chunked', undefined], ['Chunked', undefined], [' chunked ', undefined],
+  ['xchunked', 400], ['gzip', 400], ['chunked, gzip', 400], ['identity', 400], ['', 400],
+  ['gzip, chunked', 501], ['chunked, chunked', 501],
+]) {
+  framing(JSON.stringify(header), () => assert.is(web.transferCodingProblem(header)?.status, expected));
+}
+framing.run();
+
+const log = suite('the access log: Common Log Format, one line whatever the request holds');
+log('escapeLogField: quotes, backslashes, control bytes and non-ASCII become escapes', () => {
+  assert.is(web.escapeLogField('GET /a"b\\c HTTP/1.1'), 'GET /a\\"b\\\\c HTTP/1.1');
+  assert.is(web.escapeLogField('a\nb\rc\0d\x1b[31m'), 'a\\x0ab\\x0dc\\x00d\\x1b[31m');
+  // node:http hands the request line over as latin1, one character per byte received.
+  assert.is(web.escapeLogField(Buffer.from('ü€').toString('latin1')), '\\xc3\\xbc\\xe2\\x82\\xac');
+  assert.is(web.escapeLogField('\xff'), '\\xff');
+  assert.is(web.escapeLogField('€'), '\\xe2\\x82\\xac');
+});
+log('accessLogLine: host, time, request, status, bytes ("-" for none)', () => {
+  const line = web.accessLogLine('::ffff:127.0.0.1', 'GET / HTTP/1.1', 200, 14);
+  assert.match(line, /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/ HTTP\/1\.1" 200 14$/);
+  assert.match(web.accessLogLine(undefined, 'x', 304, 0), /^- - - \[.*\] "x" 304 -$/);
+  const long = web.accessLogLine('1.2.3.4', `GET /${'a'.repeat(5000)} HTTP/1.1`, 414, 10);
+  assert.ok(long.length < 1200, 'a long request line is shortened');
+  assert.not.match(long, '\n');
+});
+log('clfTime: day/Mon/year:hh:mm:ss and the offset of local time', () => {
+  assert.match(web.clfTime(new Date(Date.UTC(2026, 10, 24, 17, 9, 16))), /^\d\d\/Nov\/2026:\d\d:09:16 [+-]\d{4}$/);
+});
+log.run();
+
+const types = suite('contentTypeFor: by extension, charset for text');
+for (const [path, type] of [
+  ['/a/index.html', 'text/html; charset=utf-8'], ['x.HTML', 'text/html; charset=utf-8'], ['s.css', 'text/css; charset=utf-8'],
+  ['d.json', 'application/json; charset=utf-8'], ['p.png', 'image/png'], ['i.svg', 'image/svg+xml; charset=utf-8'],
+  ['noext', 'application/octet-stream'], ['.env', 'application/octet-stream'], ['a.tar.gz', 'application/gzip'],
+]) {
+  types(path, () => assert.is(web.contentTypeFor(path), type));
+}
+types.run();
+
+const refused = suite('statusForParseError: what the parser refused -> the status that says why');
+for (const [code, line, status] of [
+  ['HPE_INVALID_METHOD', 'FOO / HTTP/1.1', 501],
+  ['HPE_INVALID_METHOD', 'get / HTTP/1.1', 501],
+  ['HPE_INVALID_METHOD', ' / HTTP/1.1', 400],
+  ['HPE_INVALID_METHOD', 'GET\t/ HTTP/1.1', 400],
+  ['HPE_INVALID_METHOD', 'G@T / HTTP/1.1', 400],
+  ['HPE_INVALID_VERSION', 'GET / HTTP/9.9', 505],
+  ['HPE_INVALID_VERSION', 'GET / HTTP/1.1', 400],
+  ['HPE_HEADER_OVERFLOW', `GET /${'a'.repeat(9000)} HTTP/1.1`, 414],
+  ['HPE_HEADER_OVERFLOW', 'GET / HTTP/1.1', 431],
+  ['ERR_HTTP_HEADERS_TIMEOUT', undefined, 408],
+  ['ECONNRESET', undefined, undefined],
+  ['HPE_INVALID_HEADER_TOKEN', 'GET / HTTP/1.1', 400],
+]) {
+  refused(`${code} ${JSON.stringify(line?.slice(0, 30))}`, () => assert.is(web.statusForParseError(code, line), status));
+}
+refused('a bare LF gets the nc -C advice; a bare CR does not', () => {
+  assert.match(web.parseErrorSentence({ rawPacket: Buffer.from('GET / HTTP/1.1\nHost: x\n\n') }, 400), 'nc -C');
+  assert.not.match(web.parseErrorSentence({ rawPacket: Buffer.from('GET / HTTP/1.1\rHost: x\r\n\r\n'), message: 'x' }, 400), 'nc -C');
+  assert.is(web.firstLineOf(Buffer.from('GET / HTTP/1.1\r\nHost: x')), 'GET / HTTP/1.1');
+  assert.is(web.firstLineOf(undefined), undefined);
+});
+refused.run();

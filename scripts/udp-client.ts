@@ -41,7 +41,8 @@ with an ICMP "port unreachable" message, which this client reports (it uses a co
 socket, so the kernel hands the ICMP error to it): exit 69. If no reply and no ICMP comes (a
 firewall, a lost datagram), it gives up after 1 + --retries tries: exit 75. A message larger
 than one datagram can carry (65507 bytes over IPv4, 65527 over IPv6) is refused before sending:
-exit 65.`,
+exit 65. Wireshark shows UDP port 12000 as "LLC" (its guess from the port number): use
+Analyze > Decode As > UDP port 12000 > Data, or tshark -d udp.port==12000,data.`,
 };
 
 

@@ -94,6 +94,8 @@ for (const program of PROGRAMS) {
     }
     const listed = [...help.slice(help.indexOf('Exit codes:')).matchAll(/^  (\d+) /gm)].map((m) => Number(m[1]));
     assert.equal(listed, EXIT_CODES[program]);
+    // Wireshark labels UDP port 12000 "LLC": the UDP programs say how to see the data instead.
+    if (program.startsWith('udp')) assert.match(help, 'tshark -d udp.port==12000,data');
   });
 
   test(`${program} --version names socklab's version, the Node runtime inside and the target`, async () => {

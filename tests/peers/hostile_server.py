@@ -35,9 +35,9 @@ def serve(conn):
                 time.sleep(0.3)
         elif mode == 'deaf':  # never reads, never sends: only the deadline ends a sender
             time.sleep(60 - (time.time() - started))
-        elif mode == 'http-escapes':  # terminal escapes and a bare LF in the status line and Location
+        elif mode == 'http-escapes':  # terminal escapes (ESC, and C1 CSI 0x9b) and a bare LF in the status line and Location
             conn.recv(65536)
-            conn.sendall(b'HTTP/1.1 302 Moved\x1b[31mRED\x1b]0;pwned\x07\r\n'
+            conn.sendall(b'HTTP/1.1 302 Moved\x1b[31mRED\x1b]0;pwned\x07\x9b2J\r\n'
                          b'Location: /next\nFAKE LINE\x1b[2J\r\nContent-Length: 0\r\n\r\n')
         elif mode == 'http-trickle':  # a head, then a body one byte every 0.3 s, forever
             conn.recv(65536)

@@ -21,6 +21,9 @@ export function listenAddressFromArgs(positionals: string[], defaultPort: number
   if (positionals.length > 2) {
     throw new UsageError(`too many arguments (${positionals.join(' ')}): give at most HOST and PORT`);
   }
+  if (positionals.length === 2 && /^\d+$/.test(positionals[0]) && !/^\d+$/.test(positionals[1])) {
+    throw new UsageError(`HOST comes first, then PORT: ${positionals[1]} ${positionals[0]}`);
+  }
   const port = positionals.length > 0 ? parsePort(positionals[positionals.length - 1]) : defaultPort;
   if (positionals.length === 2) {
     const host = checkFamily(checkHost(positionals[0]), family);

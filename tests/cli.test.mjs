@@ -62,6 +62,8 @@ const BAD = [
   ]),
   ['tcp-server', ['--port', '8080'], 'the port is a plain argument (write 8080 without --port); usage: tcp-server [PORT]'],
   ['udp-server', ['127.0.0.1:12000'], 'give HOST and PORT as two words: 127.0.0.1 12000'],
+  ['tcp-server', ['12000', '127.0.0.1'], 'HOST comes first, then PORT: 127.0.0.1 12000'],
+  ['udp-server', ['12000', 'localhost'], 'HOST comes first, then PORT: localhost 12000'],
 ];
 
 for (const [program, args, mention] of BAD) {

@@ -148,7 +148,8 @@ function unknownOptionError(spec: ProgramSpec, argv: string[], flag: string): Us
   if (/^-\d/.test(flag)) return new UsageError(`unknown option ${flag}: negative numbers are never valid here`);
   const name = flag.replace(/^-+/, '');
   if (name === 'port' || name === 'p') {
-    const value = argv[argv.indexOf(flag) + 1];
+    const at = argv.indexOf(flag);
+    const value = at === -1 ? argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1) : argv[at + 1];
     const instead = value !== undefined && /^\d+$/.test(value) ? ` (write ${value} without ${flag})` : '';
     return new UsageError(`there is no ${flag} option: the port is a plain argument${instead}; usage: ${spec.name} ${spec.usage[0].split(/ {2,}/)[0]}`);
   }

@@ -102,6 +102,8 @@ for (const [argv, expected] of [
   [['--port', '12000', 'h'], 'there is no --port option: the port is a plain argument (write 12000 without --port); usage: tcp-client HOST PORT MESSAGE...'],
   [['-p', '8080', 'h'], 'there is no -p option: the port is a plain argument (write 8080 without -p); usage: tcp-client HOST PORT MESSAGE...'],
   [['-t', '-1', 'h', '1'], 'unknown option -1: negative numbers are never valid here'],
+  [['h', '--port=12000'], 'there is no --port option: the port is a plain argument (write 12000 without --port); usage: tcp-client HOST PORT MESSAGE...'],
+  [['12345', '--port=x'], 'there is no --port option: the port is a plain argument; usage: tcp-client HOST PORT MESSAGE...'],
 ]) {
   mistakes(argv.join(' '), () => assert.is(parse(CLIENT, argv).error, expected));
 }

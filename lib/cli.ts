@@ -2,7 +2,8 @@
 // --version, and one-line errors with a sysexits code instead of stack traces.
 import { isIP } from 'node:net';
 import mri from 'mri';
-import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.ts';
+import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes.ts';
+import { escapeControls } from './terminal-text.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
 
@@ -28,6 +29,14 @@ export interface ProgramSpec {
   examples: [command: string, what: string][];
   /** Anything else worth teaching in --help (printed before the exit codes). */
   notes?: string;
+  /**
+   * For a client that sends a message: the number of positionals before it (2: HOST PORT).
+   * Every word after them is the message exactly as typed (`5 - 3 = 2`, `env -i`), never an
+   * option, as ssh takes its command after the host; options go before HOST.
+   */
+  messageAfter?: number;
+  /** The exit codes this program can return, for --help (every shared sysexits code when absent). */
+  exitCodes?: readonly number[];
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -58,6 +67,8 @@ export const COMMON_OPTIONS: OptionSpec[] = [
 
 /** Parses argv (without node and script), handling --help and --version itself. */
 export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Flags; positionals: string[] } {
+  const { head, message } = splitOffMessage(spec, argv);
+  argv = head;
   refuseMisusedEquals(spec, argv);
   const alias: Record<string, string[]> = {};
   const booleans: string[] = [];
@@ -71,11 +82,7 @@ export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Fl
     alias, boolean: booleans, string: strings,
     unknown: (flag: string) => { unknown = flag; },
   }) as unknown as (Flags & { _: (string | number)[] }) | undefined;
-  if (unknown !== undefined || parsed === undefined) {
-    // mri reads "-1" as flags; a user who typed it meant a number.
-    if (/^-\d/.test(String(unknown))) throw new UsageError(`unknown option ${unknown}: negative numbers are never valid here`);
-    throw new UsageError(`unknown option ${unknown}; see ${spec.name} --help`);
-  }
+  if (unknown !== undefined || parsed === undefined) throw unknownOptionError(spec, argv, String(unknown));
   if (parsed.help) {
     process.stdout.write(helpText(spec));
     throw new FinishedEarly();
@@ -93,7 +100,85 @@ export function parseCommandLine(spec: ProgramSpec, argv: string[]): { flags: Fl
     if (Array.isArray(value)) parsed[option.name] = String(value[value.length - 1]);
   }
   if (parsed.ipv4 && parsed.ipv6) throw new UsageError('-4 and -6 exclude each other: pick one');
-  return { flags: parsed, positionals: parsed._.map(String) };
+  return { flags: parsed, positionals: [...parsed._.map(String), ...message] };
+}
+
+/**
+ * Cuts argv where the message starts: after spec.messageAfter positionals. Walks it as mri will:
+ * an option that takes a value consumes the next word unless that word starts with "-"; any other
+ * flag consumes nothing that stays out of the positionals. A "--" right after PORT is dropped, so
+ * that `tcp-client HOST PORT -- -5 degrees` still sends "-5 degrees".
+ */
+export function splitOffMessage(spec: ProgramSpec, argv: string[]): { head: string[]; message: string[] } {
+  const wanted = spec.messageAfter;
+  if (wanted === undefined) return { head: argv, message: [] };
+  const cut = (at: number) => {
+    const message = argv.slice(at);
+    return { head: argv.slice(0, at), message: message[0] === '--' ? message.slice(1) : message };
+  };
+  let positionals = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      // From here mri takes every word as a positional: the message starts after the rest of HOST PORT.
+      const at = i + 1 + (wanted - positionals);
+      return at < argv.length ? cut(at) : { head: argv, message: [] };
+    }
+    if (arg.startsWith('-') && arg.length > 1) {
+      if (takesValue(spec, arg) && i + 1 < argv.length && !argv[i + 1].startsWith('-')) i++;
+      continue;
+    }
+    if (++positionals === wanted) return cut(i + 1);
+  }
+  return { head: argv, message: [] };
+}
+
+/** Whether `--name`, `-x` or the last letter of `-abx` is an option that takes a value. */
+function takesValue(spec: ProgramSpec, arg: string): boolean {
+  if (arg.includes('=')) return false;
+  const option = arg.startsWith('--')
+    ? spec.options.find((o) => o.name === arg.slice(2))
+    : spec.options.find((o) => o.short === arg.slice(-1));
+  return Boolean(option?.value);
+}
+
+/** An unknown option, with the fix when we can guess it: a typo, or a port given as an option. */
+function unknownOptionError(spec: ProgramSpec, argv: string[], flag: string): UsageError {
+  // mri reads "-1" as flags; a user who typed it meant a number.
+  if (/^-\d/.test(flag)) return new UsageError(`unknown option ${flag}: negative numbers are never valid here`);
+  const name = flag.replace(/^-+/, '');
+  if (name === 'port' || name === 'p') {
+    const at = argv.indexOf(flag);
+    const value = at === -1 ? argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1) : argv[at + 1];
+    const instead = value !== undefined && /^\d+$/.test(value) ? ` (write ${value} without ${flag})` : '';
+    return new UsageError(`there is no ${flag} option: the port is a plain argument${instead}; usage: ${spec.name} ${spec.usage[0].split(/ {2,}/)[0]}`);
+  }
+  const near = flag.startsWith('--') ? closestOptionName(spec, name) : undefined;
+  if (near) return new UsageError(`unknown option ${flag}: did you mean --${near}?`);
+  return new UsageError(`unknown option ${flag}; see ${spec.name} --help`);
+}
+
+/** The option name a typo most likely meant: at most 2 edits away (and fewer than its length). */
+function closestOptionName(spec: ProgramSpec, typed: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const { name } of spec.options) {
+    const distance = editDistance(typed, name);
+    if (distance <= 2 && distance < name.length / 2 && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character each. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 /**
@@ -133,13 +218,14 @@ function helpText(spec: ProgramSpec): string {
     ...spec.examples.flatMap(([command, what]) => [`  ${command}`, `      ${what}`]),
     '',
     ...(spec.notes ? [spec.notes.trimEnd(), ''] : []),
-    EXIT_CODES_HELP,
+    exitCodesHelp(spec.exitCodes),
     '',
   ].join('\n');
 }
 
 /** A port from the command line: a whole number 1-65535 (0 would mean "any port" to the kernel). */
 export function parsePort(text: string): number {
+  refuseHostColonPort(text);
   if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
     throw new UsageError(`bad port "${text}": a port is a whole number from 1 to 65535`);
   }
@@ -178,10 +264,15 @@ export function familyOf(flags: Flags): 0 | 4 | 6 {
 
 /** A client's `HOST PORT [MESSAGE...]`: the two it cannot do without, checked. */
 export function clientAddressFromArgs(program: string, positionals: string[], family: 0 | 4 | 6): { host: string; port: number } {
-  if (positionals.length < 2) {
-    throw new UsageError(`missing ${positionals.length === 0 ? 'HOST and PORT' : 'PORT'}; usage: ${program} HOST PORT [MESSAGE...]`);
+  const [hostText, portText] = positionals;
+  const host = hostText === undefined ? undefined : checkHost(hostText);
+  if (host === undefined || portText === undefined) {
+    throw new UsageError(`missing ${host === undefined ? 'HOST and PORT' : 'PORT'}; usage: ${program} HOST PORT [MESSAGE...]`);
   }
-  return { host: checkFamily(checkHost(positionals[0]), family), port: parsePort(positionals[1]) };
+  if (/^\d+$/.test(host) && !/^\d+$/.test(portText)) {
+    throw new UsageError(`HOST comes first: ${program} ${portText} ${host}`);
+  }
+  return { host: checkFamily(host, family), port: parsePort(portText) };
 }
 
 /** -4 or -6 with an IP address of the other family cannot be honoured: say so instead of ignoring it. */
@@ -193,12 +284,25 @@ export function checkFamily(host: string, family: 0 | 4 | 6): string {
   return host;
 }
 
-/** A host given on the command line: anything non-empty that cannot be mistaken for a port or flag. */
+/**
+ * A host given on the command line: anything non-empty that cannot be mistaken for a port or
+ * flag. An IPv6 address may come in brackets, as in a URL (`[::1]`); they are dropped.
+ */
 export function checkHost(host: string): string {
+  const bracketed = /^\[(.*)\]$/s.exec(host);
+  if (bracketed && isIP(bracketed[1]) === 6) return bracketed[1];
+  refuseHostColonPort(host);
   if (host === '' || /\s/.test(host)) throw new UsageError(`bad host "${host}": give a name or an IP address`);
   // DNS names end at 253 characters; past that getaddrinfo fails with a bare EINVAL.
   if (host.length > 253) throw new UsageError(`bad host "${host.slice(0, 40)}..." (${host.length} characters): a host name has at most 253`);
   return host;
+}
+
+/** `127.0.0.1:12000` or `[::1]:12000` in one word, as a URL would have it: say to split it. */
+function refuseHostColonPort(text: string): void {
+  if (isIP(text) !== 0) return;
+  const m = /^\[([^\]]*)\]:(\d+)$/.exec(text) ?? /^([^:\[\]]+):(\d+)$/.exec(text);
+  if (m) throw new UsageError(`give HOST and PORT as two words: ${m[1]} ${m[2]}`);
 }
 
 /**
@@ -244,7 +348,8 @@ function whenStdoutCloses(program: string, server: boolean): void {
 
 /** One line on stderr, then exit with `code` once it (and any data before it) is out. */
 function exitWith(program: string, message: string, code: ExitCode): void {
-  process.stderr.write(`${program}: ${message}\n`);
+  // An argument or a server's bytes inside the sentence must not split it or steer the terminal.
+  process.stderr.write(`${program}: ${escapeControls(message)}\n`);
   exitWhenFlushed(code);
 }
 

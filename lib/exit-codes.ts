@@ -11,20 +11,36 @@ export const EXIT = {
   tempFail: 75, // EX_TEMPFAIL: timed out (connect, reply); trying again later may work
   protocol: 76, // EX_PROTOCOL: the peer answered, but not as the protocol says (e.g. a short reply)
   noPerm: 77, // EX_NOPERM: not allowed (ports below 1024 need root or CAP_NET_BIND_SERVICE)
+  interrupted: 130, // 128 + SIGINT: what a shell reports for Ctrl-C
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** The exit-code table every --help ends with. */
-export const EXIT_CODES_HELP = `Exit codes:
-  0   success
-  64  usage error (bad option, host or port)
-  65  message too large to send
-  68  unknown host name
-  69  refused or unreachable: nothing listens there
-  70  internal error (a bug: please report it)
-  71  cannot bind: address in use or not on this host
-  74  connection reset or broken mid-transfer
-  75  timed out (connect or reply)
-  76  the peer broke the protocol (e.g. sent back fewer bytes than it got)
-  77  permission denied (ports below 1024 need root)`;
+/** What each exit code means, as --help says it. */
+const MEANINGS: [code: number, meaning: string][] = [
+  [0, 'success'],
+  [22, 'the server answered 4xx or 5xx, with --fail (as curl -f)'],
+  [64, 'usage error (bad option, host or port)'],
+  [65, 'message too large to send'],
+  [68, 'unknown host name'],
+  [69, 'refused or unreachable: nothing listens there'],
+  [70, 'internal error (a bug: please report it)'],
+  [71, 'cannot bind: address in use or not on this host'],
+  [74, 'connection reset or broken mid-transfer, or stdout closed'],
+  [75, 'timed out (connect, reply, --max-time)'],
+  [76, 'the peer broke the protocol (e.g. sent back fewer or more bytes than it got)'],
+  [77, 'permission denied (ports below 1024 need root; a firewall rule)'],
+  [130, 'interrupted with Ctrl-C at the prompt'],
+];
+
+/** The sysexits codes every program may share: the table for a program that does not list its own. */
+const ALL_SHARED = [0, 64, 65, 68, 69, 70, 71, 74, 75, 76, 77];
+
+/** The exit-code table a --help ends with: only `codes`, the ones that program can return. */
+export function exitCodesHelp(codes: readonly number[] = ALL_SHARED): string {
+  const lines = MEANINGS.filter(([code]) => codes.includes(code)).map(([code, meaning]) => `  ${String(code).padEnd(4)}${meaning}`);
+  return ['Exit codes:', ...lines].join('\n');
+}
+
+/** The exit-code table of a program that does not list its own codes. */
+export const EXIT_CODES_HELP = exitCodesHelp();

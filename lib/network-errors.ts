@@ -10,6 +10,8 @@ export interface ErrorContext {
   port: number;
   /** What we were doing: connecting or sending (client), listening (server), or mid-transfer. */
   during: 'connect' | 'listen' | 'transfer';
+  /** A client: every address of HOST it tried, in order (a name may have several). */
+  tried?: string[];
 }
 
 /** The errno-style code of an error, looking inside an AggregateError if need be. */
@@ -23,14 +25,18 @@ export function errorCode(err: unknown): string | undefined {
 export function explainNetworkError(err: unknown, ctx: ErrorContext): ExplainedError {
   const code = errorCode(err) ?? 'UNKNOWN';
   const where = `${ctx.host} port ${ctx.port}`;
+  // A name tried at more than one address was refused at each: say which, as Wireshark shows them.
+  const tried = ctx.tried && (ctx.tried.length > 1 || ctx.tried[0] !== ctx.host) ? ` (tried ${ctx.tried.join(' and ')})` : '';
+  // A server given a HOST listens only there: 127.0.0.1 takes no clients that come to ::1 or 10.0.0.5.
+  const elsewhere = ' (or the server listens on another address)';
   const explained = (message: string, exitCode: ExitCode) => new ExplainedError(message, exitCode);
   switch (code) {
     case 'ECONNREFUSED':
       return ctx.proto === 'TCP'
-        ? explained(`connection refused by ${where}: nothing listens on TCP port ${ctx.port} at ${ctx.host}. ` +
-          'Start the server first, or check the port number.', EXIT.unavailable)
-        : explained(`nothing listens on UDP port ${ctx.port} at ${ctx.host}: its host answered with ICMP ` +
-          '"port unreachable" (UDP itself never reports an error). Start the server first, or check the port number.',
+        ? explained(`connection refused by ${where}${tried}: nothing listens on TCP port ${ctx.port} at ${ctx.host}. ` +
+          `Start the server first, or check the port number${elsewhere}.`, EXIT.unavailable)
+        : explained(`nothing listens on UDP port ${ctx.port} at ${ctx.host}${tried}: its host answered with ICMP ` +
+          `"port unreachable" (UDP itself never reports an error). Start the server first, or check the port number${elsewhere}.`,
         EXIT.unavailable);
     case 'ENOTFOUND':
     case 'EAI_NONAME':

@@ -1,9 +1,12 @@
 // Where a server listens: `[HOST] [PORT]` from the command line, one positional meaning PORT.
 // With no HOST, all interfaces: IPv6 and IPv4 on one dual-stack socket (IPv4 clients then show up
 // as ::ffff:a.b.c.d, which formatEndpoint prints as plain IPv4), or only one family with -4/-6.
-import type net from 'node:net';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { UsageError, checkFamily, checkHost, parsePort } from './cli.ts';
 import { errorCode, explainNetworkError } from './network-errors.ts';
+import { formatEndpoint } from './trace.ts';
 
 export interface ListenAddress {
   host: string;
@@ -17,6 +20,9 @@ export interface ListenAddress {
 export function listenAddressFromArgs(positionals: string[], defaultPort: number, family: 0 | 4 | 6): ListenAddress {
   if (positionals.length > 2) {
     throw new UsageError(`too many arguments (${positionals.join(' ')}): give at most HOST and PORT`);
+  }
+  if (positionals.length === 2 && /^\d+$/.test(positionals[0]) && !/^\d+$/.test(positionals[1])) {
+    throw new UsageError(`HOST comes first, then PORT: ${positionals[1]} ${positionals[0]}`);
   }
   const port = positionals.length > 0 ? parsePort(positionals[positionals.length - 1]) : defaultPort;
   if (positionals.length === 2) {
@@ -64,4 +70,61 @@ export function keepServingOnAcceptErrors(server: net.Server, program: string): 
     // Out of descriptors: limitConnections says that once per rush, not once per accept.
     if (code !== 'EMFILE' && code !== 'ENFILE') console.error(`${program}: accept failed (${code}); still serving`);
   });
+}
+
+/**
+ * Every address a listen HOST stands for. A name is resolved to all of its addresses, and the
+ * server listens on each (as nginx does): on a stock Debian hosts file "localhost" is both
+ * 127.0.0.1 and ::1, and listening on the first alone leaves `tcp-client 127.0.0.1` refused.
+ */
+export async function resolveListenAddresses(address: ListenAddress, family: 0 | 4 | 6, proto: 'TCP' | 'UDP'): Promise<ListenAddress[]> {
+  if (net.isIP(address.host) !== 0) return [address];
+  let found: { address: string }[];
+  try {
+    found = await lookup(address.host, { all: true, family });
+  } catch (err) {
+    throw explainNetworkError(err, { proto, host: address.host, port: address.port, during: 'listen' });
+  }
+  const description = `every address ${address.host} resolves to`;
+  return [...new Set(found.map((a) => a.address))].map((host) => ({ host, port: address.port, ipv6Only: false, description }));
+}
+
+/** `127.0.0.1:12000 and [::1]:12000`: the numeric addresses a server listens on, for its ready line. */
+export function describeEndpoints(bound: { host: string; port: number }[]): string {
+  return bound.map(({ host, port }) => formatEndpoint(host, port)).join(' and ');
+}
+
+/**
+ * The line after the ready line that tells a student what to type on the other host: the
+ * client's command with an address of this host that others can reach, or that none can.
+ */
+export function howOtherHostsConnect(client: string, bound: ListenAddress[], port: number): string {
+  const wildcard = bound.filter((b) => b.host === '::' || b.host === '0.0.0.0');
+  const specific = bound.filter((b) => !wildcard.includes(b)).map((b) => b.host);
+  if (wildcard.length === 0 && specific.every(isLoopback)) {
+    return `Only this host can connect (${specific.join(' and ')} ${specific.length === 1 ? 'is a loopback address' : 'are loopback addresses'}); ` +
+      'leave HOST out to let other hosts in.';
+  }
+  const reachable = [
+    ...wildcard.flatMap((b) => interfaceAddresses(b.host === '0.0.0.0' || !b.ipv6Only, b.host === '::')),
+    ...specific.filter((host) => !isLoopback(host)),
+  ];
+  if (reachable.length === 0) return 'No other host can connect yet: this host has only loopback addresses (see ip addr).';
+  const [first, ...others] = [...new Set(reachable)];
+  return `Clients on other hosts: ${client} ${first} ${port}${others.length > 0 ? ` (or another address of this host: ${others.join(', ')})` : ''}`;
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || /^127\./.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * This host's addresses that other hosts can use, IPv4 first (the lab's). IPv6 link-local
+ * addresses (fe80::) are left out: they need a zone (%eth0) that differs on the other host.
+ */
+function interfaceAddresses(ipv4: boolean, ipv6: boolean): string[] {
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal);
+  const v4 = ipv4 ? all.filter((a) => a.family === 'IPv4').map((a) => a.address) : [];
+  const v6 = ipv6 ? all.filter((a) => a.family === 'IPv6' && !/^fe80:/i.test(a.address)).map((a) => a.address) : [];
+  return [...v4, ...v6];
 }

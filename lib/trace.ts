@@ -13,6 +13,11 @@ export function formatEndpoint(address: string | undefined, port: number | undef
   return plain.includes(':') ? `[${plain}]:${port}` : `${plain}:${port}`;
 }
 
+/** "1 byte", "2 bytes": a count of bytes as a log line says it. */
+export function byteCount(count: number): string {
+  return `${count} ${count === 1 ? 'byte' : 'bytes'}`;
+}
+
 function timeOfDay(): string {
   const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
   const date = new Date(Math.floor(micros / 1000));

@@ -9,6 +9,7 @@ import {
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError } from '../lib/network-errors.ts';
 import { indentHead } from '../lib/http-head.ts';
+import { escapeControls } from '../lib/terminal-text.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
@@ -23,7 +24,7 @@ const spec: ProgramSpec = {
   name: PROGRAM,
   summary: 'fetches one URL over HTTP/1.1 with a request written by hand (the textbook\'s optional ' +
     'exercise 2). The body goes to stdout, byte for byte; the status line to stderr.',
-  usage: ['HOST PORT PATH', 'URL'],
+  usage: ['HOST PORT [PATH]    (PATH defaults to /)', 'URL'],
   options: [
     { name: 'include', short: 'i', help: 'print the response head (status line and headers) before the body' },
     { name: 'head', short: 'I', help: 'send HEAD instead of GET: the head only, printed to stdout' },
@@ -31,8 +32,10 @@ const spec: ProgramSpec = {
     { name: 'max-redirects', value: 'N', help: 'with -L, give up after N redirects (default 10)' },
     { name: 'fail', short: 'f', help: 'for a 4xx or 5xx status, print no body and exit 22 (as curl -f)' },
     { name: 'timeout', short: 't', value: 'SECONDS', help: 'give up when connecting or waiting for data takes this long (default 30)' },
+    { name: 'max-time', value: 'SECONDS', help: 'give up when the whole transfer, redirects included, takes longer, as curl --max-time (default: no limit)' },
     ...COMMON_OPTIONS,
   ],
+  exitCodes: [0, 22, 64, 68, 69, 70, 71, 74, 75, 76, 77],
   examples: [
     ['http-client 127.0.0.1 6789 /hello.txt', 'the exercise\'s form: GET /hello.txt from the web-server on port 6789'],
     ['http-client http://127.0.0.1:6789/photo.jpg > photo.jpg', 'save a binary file'],
@@ -55,6 +58,8 @@ interface FetchOptions {
   method: 'GET' | 'HEAD';
   family: 0 | 4 | 6;
   timeoutMs: number;
+  /** --max-time: when (Date.now()) the whole run must be over, redirects included. */
+  deadline?: number;
   /** Print the head to stdout (-i, -I). */
   include: boolean;
   quiet: boolean;
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
     method: flags.head ? 'HEAD' : 'GET',
     family: familyOf(flags),
     timeoutMs: parseSeconds(flags, 'timeout', 30) * 1000,
+    deadline: flags['max-time'] === undefined ? undefined : Date.now() + parseSeconds(flags, 'max-time', 0) * 1000,
     include: Boolean(flags.include || flags.head),
     quiet: Boolean(flags.quiet),
     trace: createTrace(PROGRAM, Boolean(flags.verbose)),
@@ -98,14 +104,17 @@ async function main(): Promise<void> {
         if (typeof where === 'string') cannotFollow = where;
         else Object.assign(next, { target: where, location });
       }
-      // The status line as soon as it arrives, before a long body.
-      if (!options.quiet && !options.include) process.stderr.write(`${h.statusLine}${next.target ? ` -> ${location}` : ''}\n`);
-      if (cannotFollow) process.stderr.write(`${PROGRAM}: not following the redirect: ${cannotFollow}\n`);
+      // The status line as soon as it arrives, before a long body (with -v, the trace showed it).
+      // Both come from the wire: escaped, so that a server cannot move the cursor or add lines.
+      if (!options.quiet && !options.include && !flags.verbose) {
+        process.stderr.write(`${escapeControls(h.statusLine)}${next.target ? ` -> ${escapeControls(location!)}` : ''}\n`);
+      }
+      if (cannotFollow) process.stderr.write(`${PROGRAM}: not following the redirect: ${escapeControls(cannotFollow)}\n`);
       return !next.target && !(fail && h.status >= 400);
     });
     if (next.target === undefined) {
       if (fail && head.status >= 400) {
-        process.stderr.write(`${PROGRAM}: the server answered ${head.status} ${head.reason} (--fail)\n`);
+        process.stderr.write(`${PROGRAM}: the server answered ${head.status} ${escapeControls(head.reason)} (--fail)\n`);
         process.exitCode = EXIT_HTTP_ERROR;
       }
       return;
@@ -118,10 +127,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** `HOST PORT PATH` (the exercise's form) or one `http://host:port/path` URL. */
+/** `HOST PORT PATH` (the exercise's form; PATH defaults to /) or one `http://host:port/path` URL. */
 function targetFromArgs(positionals: string[]): Target {
-  if (positionals.length === 3) {
-    const [host, port, path] = positionals;
+  if (positionals.length === 2 || positionals.length === 3) {
+    const [host, port, path = '/'] = positionals;
     return { host: checkHost(host), port: parsePort(port), path: requestTarget(path) };
   }
   if (positionals.length === 1) {
@@ -133,8 +142,8 @@ function targetFromArgs(positionals: string[]): Target {
     return target;
   }
   throw new UsageError(positionals.length === 0
-    ? 'give HOST PORT PATH or a URL; see http-client --help'
-    : `expected HOST PORT PATH or one URL, got ${positionals.length} arguments; see http-client --help`);
+    ? 'give HOST PORT [PATH] or a URL; see http-client --help'
+    : `expected HOST PORT [PATH] or one URL, got ${positionals.length} arguments; see http-client --help`);
 }
 
 function targetFromUrl(text: string, base?: string): Target {
@@ -212,6 +221,13 @@ function fetchOnce(target: Target, options: FetchOptions, wantBody: (head: Respo
       else resolve(head!);
     };
 
+    if (options.deadline !== undefined) {
+      // One timer for the whole run: a server that trickles a byte now and then is never idle.
+      const overall = setTimeout(() => finish(new ExplainedError(`gave up after --max-time: ${where} was still sending ` +
+        `(${body ? `${body.received} bytes of the body so far` : 'no complete head yet'}). Raise --max-time to wait longer.`, EXIT.tempFail)),
+      Math.max(0, options.deadline - Date.now()));
+      socket.once('close', () => clearTimeout(overall));
+    }
     socket.setTimeout(timeoutMs, () => {
       const seconds = timeoutMs / 1000;
       finish(connected

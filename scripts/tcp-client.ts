@@ -1,14 +1,14 @@
 // tcp-client: the handout's TCPClient.py, grown up. Connects to the uppercase server, sends a
 // sentence (or a whole stream), and prints what comes back.
 import net from 'node:net';
-import { createInterface } from 'node:readline/promises';
 import {
   COMMON_OPTIONS, ExplainedError, clientAddressFromArgs, exitWhenFlushed, familyOf, parseCommandLine, parseSeconds,
   runProgram, type ProgramSpec,
 } from '../lib/cli.ts';
 import { EXIT } from '../lib/exit-codes.ts';
-import { explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
-import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { errorCode, explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
+import { askSentence } from '../lib/sentence-prompt.ts';
+import { byteCount, createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 
 const PROGRAM = 'tcp-client';
 
@@ -20,17 +20,23 @@ const spec: ProgramSpec = {
   options: [
     { name: 'timeout', short: 't', value: 'SECONDS', help: 'give up connecting after this long (default 5)' },
     { name: 'idle-timeout', value: 'SECONDS', help: 'after sending everything, give up when the server is silent this long (default 30)' },
+    { name: 'max-time', value: 'SECONDS', help: 'give up when the whole exchange (connect, send, reply) takes longer, as curl --max-time (default: no limit)' },
     ...COMMON_OPTIONS,
   ],
+  messageAfter: 2,
+  exitCodes: [0, 64, 68, 69, 70, 71, 74, 75, 76, 77, 130],
   examples: [
     ['tcp-client 127.0.0.1 12000 hello, welcome', 'prints HELLO, WELCOME'],
     ['tcp-client -v localhost 12000 hi', 'also traces the connection on stderr: connect, bytes, FIN, close'],
     ['cat notes.txt | tcp-client 10.1.10.115 12000 > NOTES.txt', 'streams a file of any size through the server'],
   ],
-  notes: `With MESSAGE, the words are joined by spaces, sent, and the connection half-closed (FIN):
-the server then knows the message is complete, replies and closes. The reply must be as long as
-the message; the handout's TCPServer.py reads only 1024 bytes, and a longer message is reported
-as cut short (exit 76). If nothing listens on HOST PORT, the kernel there answers the SYN with a
+  notes: `Options go before HOST: every word after PORT is the message, exactly as typed
+("5 - 3 = 2", "env -i"), as ssh takes its command after the host.
+With MESSAGE, the words are joined by spaces, sent, and the connection half-closed (FIN):
+the server then knows the message is complete, replies and closes. The reply goes to stdout as
+it arrives, and must be exactly as long as the message: a shorter one is reported as cut short
+(the handout's TCPServer.py reads only 1024 bytes), a longer one as more than was sent (exit 76).
+A server that trickles its reply is still answered within --max-time. If nothing listens on HOST PORT, the kernel there answers the SYN with a
 RST: "connection refused" (exit 69).`,
 };
 
@@ -40,22 +46,94 @@ async function main(): Promise<void> {
   const { host, port } = clientAddressFromArgs(PROGRAM, positionals, familyOf(flags));
   const timeoutMs = parseSeconds(flags, 'timeout', 5) * 1000;
   const idleMs = parseSeconds(flags, 'idle-timeout', 30) * 1000;
+  const maxMs = flags['max-time'] === undefined ? undefined : parseSeconds(flags, 'max-time', 0) * 1000;
   const trace = createTrace(PROGRAM, Boolean(flags.verbose));
   const context: ErrorContext = { proto: 'TCP', host, port, during: 'connect' };
 
-  const socket = await connect(host, port, familyOf(flags), timeoutMs, context, trace);
+  const deadline = maxMs === undefined ? undefined : overallDeadline(maxMs, context);
+  const withinMaxTime = <T>(work: Promise<T>) => (deadline ? deadline.race(work) : work);
+  const socket = await withinMaxTime(connect(host, port, familyOf(flags), timeoutMs, context, trace));
   context.during = 'transfer';
-  if (positionals.length > 2 || process.stdin.isTTY) {
-    const message = positionals.length > 2 ? positionals.slice(2).join(' ') : await askSentence();
-    const { reply, problem } = await exchange(socket, Buffer.from(message), idleMs, context, trace);
+  let input: Buffer | NodeJS.ReadableStream = process.stdin;
+  let reply = plainReply();
+  if (positionals.length > 2) {
+    input = Buffer.from(positionals.slice(2).join(' '));
+    reply = sentenceReply('');
+  } else if (process.stdin.isTTY) {
+    // The time the student takes to type is not the exchange's: --max-time waits meanwhile.
+    deadline?.pause();
+    const sentence = await askSentence();
+    if (sentence === undefined) {
+      socket.destroy(); // Ctrl-D: no sentence, nothing sent; the server sees the connection end
+      return exitWhenFlushed(EXIT.ok);
+    }
+    deadline?.resume();
+    input = Buffer.from(sentence);
+    reply = sentenceReply('from Server: '); // the handout's words, as it prints them
+  }
+  try {
+    await withinMaxTime(exchange(socket, input, reply, idleMs, context, trace));
+  } finally {
+    socket.destroy();
     // Print what did come back even when it was cut short: that is the lesson.
-    const prefix = positionals.length > 2 ? '' : 'from Server: '; // the handout's words, as it prints them
-    process.stdout.write(Buffer.concat([Buffer.from(prefix), reply, Buffer.from('\n')]));
-    if (problem) throw problem;
-  } else {
-    await streamStdin(socket, idleMs, context, trace);
+    reply.finish();
   }
   exitWhenFlushed(EXIT.ok);
+}
+
+/** Where the reply goes: stdout as it arrives, never gathered in memory. */
+interface ReplyWriter {
+  /** Writes bytes of the reply; false when stdout is full and the socket should wait. */
+  write(chunk: Buffer): boolean;
+  /** Ends the output (a sentence's newline), only if any reply came. */
+  finish(): void;
+}
+
+/** A stream's reply: the bytes as they are, nothing added. */
+function plainReply(): ReplyWriter {
+  return { write: (chunk) => process.stdout.write(chunk), finish: () => {} };
+}
+
+/** A sentence's reply: `prefix` before its first byte, a newline after its last; no reply, no line. */
+function sentenceReply(prefix: string): ReplyWriter {
+  let started = false;
+  return {
+    write(chunk) {
+      if (!started && prefix) process.stdout.write(prefix);
+      started = true;
+      return process.stdout.write(chunk);
+    },
+    finish() {
+      if (started) process.stdout.write('\n');
+      started = false;
+    },
+  };
+}
+
+/**
+ * --max-time: one timer over the whole run, as curl has, so that a server trickling a byte a
+ * second (which the idle timeout never notices) still cannot keep the client forever.
+ */
+function overallDeadline(maxMs: number, { host, port }: ErrorContext) {
+  let left = maxMs;
+  let startedAt = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let expire: (err: ExplainedError) => void = () => {};
+  const expired = new Promise<never>((_, reject) => { expire = reject; });
+  expired.catch(() => {}); // raced below; unobserved until then
+  const arm = () => {
+    startedAt = Date.now();
+    timer = setTimeout(() => expire(new ExplainedError(`gave up after --max-time ${maxMs / 1000} s: the exchange with ${host} ` +
+      `port ${port} was still not over (a server that answers very slowly, or never stops). Raise --max-time to wait longer.`,
+    EXIT.tempFail)), left);
+    timer.unref();
+  };
+  arm();
+  return {
+    race: <T>(work: Promise<T>): Promise<T> => Promise.race([work, expired]),
+    pause: () => { clearTimeout(timer); left -= Date.now() - startedAt; },
+    resume: arm,
+  };
 }
 
 /** Opens the connection; a refusal, unknown host or timeout becomes one explained line. */
@@ -64,6 +142,17 @@ function connect(host: string, port: number, family: 0 | 4 | 6, timeoutMs: numbe
   return new Promise((resolve, reject) => {
     // allowHalfOpen: after our FIN we keep reading until the server has sent every reply byte.
     const socket = net.connect({ host, port, family, allowHalfOpen: true, noDelay: true });
+    // A name may stand for several addresses (localhost: ::1 and 127.0.0.1), tried in turn: each
+    // attempt is a SYN Wireshark shows, so -v shows it too, and a refusal names them all.
+    context.tried = [];
+    socket.on('connectionAttempt', (ip: string) => {
+      context.tried!.push(ip);
+      trace(`trying ${formatEndpoint(ip, port)}`);
+    });
+    socket.on('connectionAttemptFailed', (ip: string, _port: number, _family: number, err: Error) => {
+      trace(`${formatEndpoint(ip, port)} failed: ${errorCode(err) ?? err.message}`);
+    });
+    socket.on('connectionAttemptTimeout', (ip: string) => trace(`${formatEndpoint(ip, port)} did not answer in time; trying the next address`));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ExplainedError(`timed out connecting to ${host} port ${port} after ${timeoutMs / 1000} s: no answer at all ` +
@@ -82,58 +171,47 @@ function connect(host: string, port: number, family: 0 | 4 | 6, timeoutMs: numbe
   });
 }
 
-/** Like the handout's input('Input lowercase sentence'), but it also works when stdout is piped. */
-async function askSentence(): Promise<string> {
-  const terminal = createInterface({ input: process.stdin, output: process.stderr });
-  const sentence = await terminal.question('Input lowercase sentence: ');
-  terminal.close();
-  return sentence;
-}
-
 /**
- * Sends the whole message, half-closes, and collects the reply until the server closes. A reply
- * shorter than the message comes back with the problem explained, so the caller can print both.
+ * Sends the input (a sentence, or stdin streamed with backpressure), half-closes (FIN) when it
+ * ends, and streams the reply to stdout until the server closes. Resolves when every byte came
+ * back; rejects with the problem explained: cut short, more than was sent, reset, silence.
  */
-function exchange(socket: net.Socket, message: Buffer, idleMs: number, context: ErrorContext, trace: Trace): Promise<{ reply: Buffer; problem?: ExplainedError }> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const reply = () => Buffer.concat(chunks);
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      trace(`received ${chunk.length} bytes`);
-    });
-    socket.on('error', (err) => resolve({ reply: reply(), problem: shortOrBroken(err, message.length, received, context) }));
-    socket.on('end', () => {
-      trace('server closed its side (FIN received)');
-      socket.end();
-    });
-    socket.on('close', (hadError) => {
-      if (hadError) return;
-      trace(`closed: ${message.length} bytes out, ${received} bytes in`);
-      resolve({ reply: reply(), problem: received < message.length ? shortReply(message.length, received, context) : undefined });
-    });
-    socket.end(message, () => trace(`sent ${message.length} bytes, then FIN (half-close: nothing more from us)`));
-    giveUpWhenSilent(socket, idleMs, context, (problem) => resolve({ reply: reply(), problem }));
-  });
-}
-
-/** stdin -> server -> stdout, binary-safe and with backpressure; half-close at stdin's end. */
-function streamStdin(socket: net.Socket, idleMs: number, context: ErrorContext, trace: Trace): Promise<void> {
+function exchange(socket: net.Socket, input: Buffer | NodeJS.ReadableStream, reply: ReplyWriter, idleMs: number,
+  context: ErrorContext, trace: Trace): Promise<void> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let received = 0;
-    process.stdin.on('data', (chunk: Buffer) => { sent += chunk.length; });
-    process.stdin.on('end', () => {
-      trace(`stdin ended after ${sent} bytes; sending FIN`);
-      giveUpWhenSilent(socket, idleMs, context, reject);
-    });
-    process.stdin.pipe(socket); // pipe() ends the socket (FIN) when stdin ends, and waits for drain
+    let inputEnded = false;
+    const fail = (problem: ExplainedError) => {
+      socket.destroy();
+      reject(problem);
+    };
+    if (Buffer.isBuffer(input)) {
+      sent = input.length;
+      inputEnded = true;
+      socket.end(input, () => trace(`sent ${byteCount(input.length)}, then FIN (half-close: nothing more from us)`));
+      giveUpWhenSilent(socket, idleMs, context, fail);
+    } else {
+      input.on('data', (chunk: Buffer) => { sent += chunk.length; });
+      input.on('end', () => {
+        inputEnded = true;
+        trace(`stdin ended after ${byteCount(sent)}; sending FIN`);
+        giveUpWhenSilent(socket, idleMs, context, fail);
+      });
+      input.pipe(socket); // pipe() ends the socket (FIN) when stdin ends, and waits for drain
+    }
     socket.on('data', (chunk: Buffer) => {
+      // The uppercase service sends back exactly what it got, never more: the excess is not
+      // printed, and the client stops there instead of taking an endless stream.
+      const owed = sent - received;
       received += chunk.length;
+      if (isTracing(trace)) trace(`received ${byteCount(chunk.length)}`);
+      if (chunk.length > owed) {
+        if (owed > 0) reply.write(chunk.subarray(0, owed));
+        return fail(longerReply(sent, received, context));
+      }
       // A slow reader of our stdout slows the server down instead of growing this process.
-      if (!process.stdout.write(chunk)) {
+      if (!reply.write(chunk)) {
         socket.pause();
         process.stdout.once('drain', () => socket.resume());
       }
@@ -145,9 +223,9 @@ function streamStdin(socket: net.Socket, idleMs: number, context: ErrorContext, 
     });
     socket.on('close', (hadError) => {
       if (hadError) return;
-      trace(`closed: ${sent} bytes out, ${received} bytes in`);
+      trace(`closed: ${byteCount(sent)} out, ${byteCount(received)} in`);
       // The server closed while stdin still had more: that input was never sent, so say so.
-      if (!process.stdin.readableEnded) reject(closedBeforeInputEnded(sent, received, context));
+      if (!inputEnded) reject(closedBeforeInputEnded(sent, received, context));
       else if (received < sent) reject(shortReply(sent, received, context));
       else resolve();
     });
@@ -168,21 +246,43 @@ function closedBeforeInputEnded(sent: number, received: number, { host, port }: 
     `${received} bytes of reply, before the input ended: the rest was never sent (the handout's TCPServer.py answers one recv() and closes).`, EXIT.protocol);
 }
 
+/** The server closed (FIN) before sending back all it got. */
 function shortReply(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {
+  if (received === 0) {
+    return new ExplainedError(`the server at ${host} port ${port} closed the connection without answering ` +
+      `(0 of the ${byteCount(sent)} sent came back).`, EXIT.protocol);
+  }
   return new ExplainedError(`the server at ${host} port ${port} closed after sending back ${received} of ${sent} bytes: ` +
-    'the reply was cut short (the handout\'s TCPServer.py reads only the first 1024 bytes).', EXIT.protocol);
+    `the reply was cut short${looksLikeOneRecv(sent, received) ? ONE_RECV : ''}.`, EXIT.protocol);
+}
+
+/** The reply stops at exactly 1024 bytes of more: what the handout's one recv(1024) does. */
+function looksLikeOneRecv(sent: number, received: number): boolean {
+  return sent > 1024 && received === 1024;
+}
+const ONE_RECV = ' (the handout\'s TCPServer.py reads only the first 1024 bytes)';
+
+/** The server sent more than it got: not the uppercase service, or one that adds to it. */
+function longerReply(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {
+  return new ExplainedError(`the server at ${host} port ${port} sent back more than it got (at least ${received} bytes for ` +
+    `our ${sent}): the uppercase service answers each byte with one byte. Only the first ${sent} were printed.`, EXIT.protocol);
 }
 
 /**
- * A reset while bytes are still owed is the short-reply case too: a server that closes without
- * reading everything (like the handout's TCPServer.py after its one recv(1024)) sends RST, not FIN,
- * and Linux then drops whatever reply bytes had not been read yet.
+ * A reset. When the reply stopped at the handout's 1024 bytes it is the short-reply case: a server
+ * that closes without reading everything (TCPServer.py after its one recv(1024)) sends RST, not
+ * FIN, and Linux then drops whatever reply bytes had not been read yet. Any other reset is said as
+ * one, with what came back: a reset is not a cut.
  */
 function shortOrBroken(err: Error, sent: number, received: number, context: ErrorContext): ExplainedError {
   const broken = explainNetworkError(err, context);
-  if (broken.exitCode !== EXIT.ioErr || received >= sent) return broken;
-  return new ExplainedError(`${shortReply(sent, received, context).message} Then it reset the connection ` +
-    '(a server that closes with unread data sends RST).', EXIT.protocol);
+  if (broken.exitCode !== EXIT.ioErr) return broken;
+  if (looksLikeOneRecv(sent, received)) {
+    return new ExplainedError(`${shortReply(sent, received, context).message} Then it reset the connection ` +
+      '(a server that closes with unread data sends RST).', EXIT.protocol);
+  }
+  return new ExplainedError(`the server at ${context.host} port ${context.port} reset the connection (${errorCode(err)}) ` +
+    `after sending back ${received} of ${byteCount(sent)}.`, EXIT.ioErr);
 }
 
 // The command line runs only when this file is the program, not when a test imports it.

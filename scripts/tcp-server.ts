@@ -5,8 +5,10 @@ import { COMMON_OPTIONS, parseCommandLine, familyOf, parseSeconds, runProgram, t
 import { limitConnections } from '../lib/connection-limit.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode } from '../lib/network-errors.ts';
-import { listenAddressFromArgs, listenTcp } from '../lib/server-address.ts';
-import { createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
+import {
+  describeEndpoints, howOtherHostsConnect, listenAddressFromArgs, listenTcp, resolveListenAddresses, type ListenAddress,
+} from '../lib/server-address.ts';
+import { byteCount, createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
 const PROGRAM = 'tcp-server';
@@ -21,9 +23,11 @@ const spec: ProgramSpec = {
     { name: 'grace', value: 'SECONDS', help: 'on Ctrl-C/SIGTERM, let open transfers finish this long (default 10)' },
     ...COMMON_OPTIONS,
   ],
+  exitCodes: [0, 64, 68, 69, 70, 71, 75, 77],
   examples: [
     ['tcp-server', 'listen on port 12000 on every IPv4 and IPv6 address, as the handout\'s server does'],
     ['tcp-server 127.0.0.1 12001', 'listen only on loopback, port 12001'],
+    ['tcp-server localhost 12001', 'listen on every address localhost names (127.0.0.1 and ::1 on most hosts)'],
     ['tcp-server -v 12000', 'also trace every connection, chunk and close on stderr (compare with Wireshark)'],
   ],
   notes: `Each connection: read a chunk, uppercase a-z, write it back; when the client half-closes
@@ -49,20 +53,29 @@ async function main(): Promise<void> {
     trace: createTrace(PROGRAM, Boolean(flags.verbose)),
   };
   const connections = new Set<net.Socket>();
-  // allowHalfOpen: when the client sends FIN we may still have replies to write; we close after them.
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
-    serveConnection(socket, options);
-  });
-  // Under a low ulimit -n, refuse what does not fit (and say so once) rather than let accept() fail.
-  limitConnections(server, PROGRAM, { wanted: Infinity, perConnection: 1, spare: 8 });
-  const bound = await listenTcp(server, address, PROGRAM);
+  const addresses = await resolveListenAddresses(address, familyOf(flags), 'TCP');
+  const servers: net.Server[] = [];
+  const bound: ListenAddress[] = [];
+  for (const each of addresses) {
+    // allowHalfOpen: when the client sends FIN we may still have replies to write; we close after them.
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      connections.add(socket);
+      socket.once('close', () => connections.delete(socket));
+      serveConnection(socket, options);
+    });
+    // Under a low ulimit -n, refuse what does not fit (and say so once) rather than let accept()
+    // fail; the descriptors are shared out between the listening sockets.
+    limitConnections(server, PROGRAM, { wanted: Infinity, perConnection: addresses.length, spare: 8 });
+    const listening = await listenTcp(server, each, PROGRAM);
+    servers.push(server);
+    bound.push({ ...listening, port: (server.address() as net.AddressInfo).port });
+  }
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
-  stopOnSignals(server, connections, options);
+  stopOnSignals(servers, connections, options);
   // The ready line even with -q: it says where to connect, and scripts wait for it.
   console.log('The server is ready to receive');
-  console.log(`Listening on TCP ${formatEndpoint(bound.host, (server.address() as net.AddressInfo).port)} (${bound.description}). Stop with Ctrl-C.`);
+  console.log(`Listening on TCP ${describeEndpoints(bound)} (${bound[0].description}). Stop with Ctrl-C.`);
+  console.log(howOtherHostsConnect('tcp-client', bound, bound[0].port));
 }
 
 /** One client's whole life: read, uppercase, write back, close. Never throws. */
@@ -94,7 +107,7 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
     closedBy = `client (${errorCode(err)})`;
   });
   socket.on('close', () => {
-    const line = `${client}: closed by ${closedBy}; ${socket.bytesRead} bytes in, ${socket.bytesWritten} bytes out`;
+    const line = `${client}: closed by ${closedBy}; ${byteCount(socket.bytesRead)} in, ${byteCount(socket.bytesWritten)} out`;
     if (!quiet) console.log(line);
     else trace(line);
   });
@@ -104,16 +117,20 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
  * Ctrl-C or SIGTERM: stop accepting, let open transfers finish for up to --grace seconds, exit 0.
  * A second signal exits at once.
  */
-function stopOnSignals(server: net.Server, connections: Set<net.Socket>, { graceMs, quiet, trace }: ServerOptions): void {
+function stopOnSignals(servers: net.Server[], connections: Set<net.Socket>, { graceMs, quiet, trace }: ServerOptions): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(EXIT.ok);
     stopping = true;
-    if (!quiet) console.log(`${signal}: no new connections; waiting up to ${graceMs / 1000} s for ${connections.size} open ones`);
-    server.close(() => {
-      trace('all connections closed');
-      process.exit(EXIT.ok);
-    });
+    if (!quiet) console.log(stoppingLine(signal, connections.size, graceMs));
+    let open = servers.length;
+    for (const server of servers) {
+      server.close(() => {
+        if (--open > 0) return;
+        trace('all connections closed');
+        process.exit(EXIT.ok);
+      });
+    }
     setTimeout(() => {
       if (!quiet) console.log(`grace period over: closing ${connections.size} connections`);
       for (const socket of connections) socket.destroy();
@@ -122,6 +139,18 @@ function stopOnSignals(server: net.Server, connections: Set<net.Socket>, { grace
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * What the server says as it stops. The terminal has just echoed "^C" with no newline: on a
+ * terminal the line starts on a fresh one. The wait is mentioned only when there is one.
+ */
+function stoppingLine(signal: string, open: number, graceMs: number): string {
+  const fresh = signal === 'SIGINT' && process.stdout.isTTY ? '\n' : '';
+  const what = signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : signal;
+  return open === 0
+    ? `${fresh}${what}: no connections open; stopping`
+    : `${fresh}${what}: no new connections; waiting up to ${graceMs / 1000} s for the ${open} open ${open === 1 ? 'one' : 'ones'}`;
 }
 
 // The command line runs only when this file is the program, not when a test imports it.

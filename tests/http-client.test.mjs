@@ -6,7 +6,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PYTHON3, bin, freePort, patternBytes, run, sleep, startProgram, testNeeding, waitForPort, whichCommand } from './helpers.mjs';
+import { join } from 'node:path';
+import { PYTHON3, bin, freePort, patternBytes, root, run, sleep, startProgram, testNeeding, waitForPort, whichCommand } from './helpers.mjs';
 import { makeSite, startWebServer } from './web-helpers.mjs';
 
 let site;
@@ -135,6 +136,7 @@ test('-v shows the request and the response head as they crossed the wire', asyn
   assert.match(r.stderr, /> Connection: close/);
   assert.match(r.stderr, /< HTTP\/1\.1 200 OK\n(.*\n)*\s+< Content-Length: 14/);
   assert.ok(r.stdout.equals(site.files['/hello.txt']));
+  assert.is(r.stderr.split('HTTP/1.1 200 OK').length - 1, 1, `the status line once: ${r.stderr}`);
 });
 
 test('chunked: from a Node http server, and hand-written chunks split at every awkward byte', async () => {
@@ -207,6 +209,51 @@ test('broken answers: a body cut short exits 74, garbage exits 76, silence with 
   assert.ok(Date.now() - started < 5000);
 });
 
+test('HOST PORT with no PATH fetches /', async () => {
+  const r = await client(['127.0.0.1', String(web.port)]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(web.output.stdout, /"GET \/ HTTP\/1\.1" 200/);
+});
+
+/** A hostile server from tests/peers/hostile_server.py; resolves with its port and stop(). */
+async function hostile(mode) {
+  const peer = await startProgram('/usr/bin/python3', [join(root, 'tests', 'peers', 'hostile_server.py'), mode]);
+  return { port: Number(/Listening on (\d+)/.exec(peer.output.stdout)[1]), stop: () => peer.stop() };
+}
+
+pythonTest('control characters from the wire (status line, Location) are escaped: no escape sequence, one line each', async () => {
+  const peer = await hostile('http-escapes');
+  try {
+    for (const args of [[], ['-L', '--max-redirects', '0'], ['-v']]) {
+      const r = await client([...args, '127.0.0.1', String(peer.port), '/']);
+      assert.not.match(r.stderr, /[\x1b\x07\x9b]/, `a raw control character reached the terminal: ${JSON.stringify(r.stderr)}`);
+      assert.match(r.stderr, 'HTTP/1.1 302 Moved\\x1b[31mRED\\x1b]0;pwned\\x07\\x9b2J');
+      if (args[0] === '-L') {
+        assert.is(r.code, 76, r.stderr);
+        const lines = r.stderr.trimEnd().split('\n');
+        assert.is(lines.length, 2, `status line and one error line: ${JSON.stringify(r.stderr)}`);
+        assert.match(lines[1], '/next\\nFAKE LINE\\x1b[2J');
+      }
+    }
+  } finally {
+    await peer.stop();
+  }
+});
+
+pythonTest('--max-time ends a trickled body (never idle for -t) and an endless one: exit 75 in time', async () => {
+  for (const mode of ['http-trickle', 'http-endless']) {
+    const peer = await hostile(mode);
+    try {
+      const r = await client(['--max-time', '1.5', '-t', '5', '127.0.0.1', String(peer.port), '/'], { timeoutMs: 15000 });
+      assert.is(r.code, 75, `${mode}: ${r.stderr}`);
+      assert.match(r.stderr, 'gave up after --max-time');
+      assert.ok(r.ms < 5000, `${mode} took ${r.ms} ms`);
+    } finally {
+      await peer.stop();
+    }
+  }
+});
+
 test('IPv6: web-server on ::1, fetched by [::1] URL and by HOST PORT PATH', async () => {
   const port = await freePort('tcp', '::1').catch(() => undefined);
   if (port === undefined) return console.log('  (no IPv6 loopback here: skipped)');
@@ -237,7 +284,7 @@ test('network errors: refused exits 69, unknown host exits 68', async () => {
 test('command line: --help, --version, no arguments, https://, a bad port', async () => {
   const help = await client(['--help']);
   assert.is(help.code, 0);
-  assert.match(help.stdout.toString(), /http-client HOST PORT PATH/);
+  assert.match(help.stdout.toString(), /http-client HOST PORT \[PATH\]/);
   assert.match((await client(['--version'])).stdout.toString(), /^http-client \d+\.\d+\.\d+/);
   assert.is((await client([])).code, 64);
   const tls = await client(['https://127.0.0.1/']);

@@ -24,9 +24,25 @@ test.after(async () => {
 test('the handout sample: hello, welcome -> HELLO, WELCOME (ready line as in the handout)', async () => {
   assert.ok(server.output.stdout.startsWith('The server is ready to receive\n'));
   assert.match(server.output.stdout, `Listening on TCP 127.0.0.1:${port}`);
+  await sleep(100); // the line after the ready line
+  assert.match(server.output.stdout, 'Only this host can connect (127.0.0.1 is a loopback address); leave HOST out to let other hosts in.');
   const r = await run('tcp-client', ['127.0.0.1', String(port), 'hello,', 'welcome']);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.toString(), 'HELLO, WELCOME\n');
+});
+
+test('the message is exactly what was typed: words after HOST PORT that look like options are sent', async () => {
+  for (const [words, reply] of [
+    [['5', '-', '3', '=', '2'], '5 - 3 = 2'],
+    [['a', '-', 'b'], 'A - B'],
+    [['it', 'is', '-5', 'today'], 'IT IS -5 TODAY'],
+    [['env', '-i'], 'ENV -I'],
+    [['--', '-v', 'stays'], '-V STAYS'],
+  ]) {
+    const r = await run('tcp-client', ['127.0.0.1', String(port), ...words]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.toString(), `${reply}\n`);
+  }
 });
 
 for (const size of [1, 1023, 1024, 1025, 64 * 1024, 10 * 1024 * 1024]) {
@@ -289,6 +305,23 @@ test('-v traces the socket lifecycle with addresses, byte counts and who closed'
     await traced.stop();
   }
 });
+
+test('one byte is "1 byte" in the log, not "1 bytes"', async () => {
+  const r = await run('tcp-client', ['127.0.0.1', String(port), 'x']);
+  assert.is(r.stdout.toString(), 'X\n', r.stderr);
+  await sleep(100);
+  assert.match(server.output.stdout, /closed by client; 1 byte in, 1 byte out$/m);
+});
+
+for (const proto of ['tcp', 'udp']) {
+  pythonTest(`${proto}-server at a terminal: Ctrl-C's line starts on a fresh line, says Ctrl-C, no wait when nothing is open`, async () => {
+    const p = await freePort(proto);
+    const r = await run('/usr/bin/python3', [join(PEERS, 'keys_on_terminal.py'), 'to let other hosts in', '^C', bin(`${proto}-server`), '127.0.0.1', String(p)]);
+    const screen = withoutTerminalCodes(r.stdout.toString());
+    assert.is(r.code, 0, screen);
+    assert.match(screen, proto === 'tcp' ? '^C\nCtrl-C (SIGINT): no connections open; stopping\n' : '^C\nCtrl-C (SIGINT): stopping\n');
+  });
+}
 
 test('--idle-timeout closes a silent connection; the log says the server closed it', async () => {
   const p = await freePort();

@@ -1,6 +1,8 @@
 // udp-server and udp-client, the real binaries, over real loopback sockets; interop with Python
 // peers that behave like the handout's UDPServer.py / UDPClient.py.
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,6 +26,14 @@ test('the handout sample: hello, welcome -> HELLO, WELCOME', async () => {
   const r = await run('udp-client', ['127.0.0.1', String(port), 'hello, welcome']);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.toString(), 'HELLO, WELCOME\n');
+});
+
+test('the message is exactly what was typed: words after HOST PORT that look like options are sent', async () => {
+  for (const [words, reply] of [[['5', '-', '3', '=', '2'], '5 - 3 = 2'], [['env', '-i'], 'ENV -I'], [['x', '--verbose'], 'X --VERBOSE']]) {
+    const r = await run('udp-client', ['127.0.0.1', String(port), ...words]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.toString(), `${reply}\n`);
+  }
 });
 
 test('piped stdin: one datagram per line, one reply line each', async () => {
@@ -62,6 +72,27 @@ test('a 65508-byte message is refused before sending: exit 65, one line, nothing
   assert.is(r.stderr.trimEnd().split('\n').length, 1);
   await sleep(100);
   assert.not.match(server.output.stderr.slice(before), 'received 65508');
+});
+
+test('a stdin line longer than one datagram (< /dev/zero, no newline ever) is refused at once: exit 65, one line', async () => {
+  const zero = openSync('/dev/zero', 'r');
+  try {
+    const child = spawn(bin('udp-client'), ['127.0.0.1', String(port)], { stdio: [zero, 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => { stderr += c; });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    const code = await new Promise((r) => child.on('close', r));
+    clearTimeout(killer);
+    assert.is(code, 65, stderr);
+    assert.is(stderr.trimEnd().split('\n').length, 1, stderr);
+    assert.match(stderr, 'one UDP datagram carries at most 65507 bytes over IPv4');
+  } finally {
+    closeSync(zero);
+  }
+  // A long line that does end is refused by its length too, and the lines before it were answered.
+  const r = await run('udp-client', ['127.0.0.1', String(port)], { input: Buffer.concat([Buffer.from('ok\r\n'), Buffer.alloc(70000, 0x61), Buffer.from('\n')]) });
+  assert.is(r.code, 65, r.stderr);
+  assert.is(r.stdout.toString(), 'OK\n');
 });
 
 test('IPv6: the largest IPv6 datagram (65527 bytes) comes back whole; 65528 is refused', async () => {
@@ -157,6 +188,22 @@ test('-v traces each datagram with the sender as address:port', async () => {
   await sleep(50);
   assert.match(server.output.stderr, /^\d\d:\d\d:\d\d\.\d{6} udp-server: received 3 bytes from 127\.0\.0\.1:\d+$/m);
   assert.match(server.output.stderr, /udp-server: sent 3 bytes to 127\.0\.0\.1:\d+$/m);
+});
+
+test('udp-server logs each datagram (client address:port, bytes in and out), like tcp-server a connection; -q hides it', async () => {
+  const r = await run('udp-client', ['127.0.0.1', String(port), 'x']);
+  assert.is(r.code, 0, r.stderr);
+  await sleep(100);
+  assert.match(server.output.stdout, /^127\.0\.0\.1:\d+: 1 byte in, 1 byte out$/m);
+  assert.match(server.output.stdout, 'Only this host can connect (127.0.0.1 is a loopback address)');
+  const quietPort = await freePort('udp');
+  const quiet = await startProgram('udp-server', ['-q', '127.0.0.1', String(quietPort)], { ready: /^Only this host/m });
+  try {
+    assert.is(String(await udpExchange(quietPort, 'shh')), 'SHH');
+  } finally {
+    await quiet.stop();
+  }
+  assert.not.match(quiet.output.stdout, 'bytes in');
 });
 
 test('a second server on the same UDP port is refused (no SO_REUSEADDR): exit 71', async () => {

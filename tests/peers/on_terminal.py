@@ -1,5 +1,6 @@
 # Runs a program with a pseudo-terminal as its stdin (as when a student types), answers its prompt
 # with one line, and prints everything it wrote to the terminal. Usage: on_terminal.py LINE PROG ARGS...
+# LINE ^C or ^D presses Ctrl-C or Ctrl-D at the prompt instead of typing a line.
 import os, pty, sys, select, time
 line, argv = sys.argv[1], sys.argv[2:]
 pid, fd = pty.fork()
@@ -17,7 +18,8 @@ while time.time() < deadline:
             break
         seen += data
     if not answered and b'sentence: ' in seen:
-        os.write(fd, line.encode() + b'\n')
+        keys = {'^C': b'\x03', '^D': b'\x04'}.get(line, line.encode() + b'\n')
+        os.write(fd, keys)
         answered = True
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode(errors='replace'))

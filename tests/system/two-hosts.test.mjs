@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ROOT, bin, run, startProgram, testNeeding } from '../helpers.mjs';
 
@@ -56,6 +56,7 @@ function twoHosts() {
 function deleteHosts() {
   for (const host of [SERVER_HOST, CLIENT_HOST]) {
     try { ip('netns', 'del', host); } catch { /* never created, or already gone */ }
+    rmSync(`/etc/netns/${host}`, { recursive: true, force: true });
   }
 }
 test.after(deleteHosts);
@@ -71,10 +72,25 @@ async function runOnClientHost(program, args, timeoutMs = 10000) {
   return run(command, fullArgs, { timeoutMs });
 }
 
-async function startOnServerHost(program) {
+async function startOnServerHost(program, programArgs = [SERVER_IP, PORT], ready = undefined) {
   await twoHosts();
-  const [command, args] = onHost(SERVER_HOST, program, [SERVER_IP, PORT]);
-  return startProgram(command, args);
+  const [command, args] = onHost(SERVER_HOST, program, programArgs);
+  return startProgram(command, args, ready ? { ready } : {});
+}
+
+async function runOnServerHost(program, args) {
+  await twoHosts();
+  const [command, fullArgs] = onHost(SERVER_HOST, program, args);
+  return run(command, fullArgs, { timeoutMs: 10000 });
+}
+
+/**
+ * The hosts file of a stock Debian/Ubuntu install, for the server host only: `ip netns exec`
+ * mounts /etc/netns/NAME/hosts over /etc/hosts, so this machine's own file is not touched.
+ */
+function stockHostsFileOnServerHost() {
+  mkdirSync(`/etc/netns/${SERVER_HOST}`, { recursive: true });
+  writeFileSync(`/etc/netns/${SERVER_HOST}/hosts`, '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n');
 }
 
 /** The server host's count of UDP datagrams that arrived for a port nobody had open. */
@@ -140,6 +156,52 @@ for (const proto of ['tcp', 'udp']) {
     assert.equal(stopped, { code: 0, signal: null }, `${proto}-server after SIGTERM; stderr: ${server.output.stderr}`);
   });
 }
+
+for (const [proto, client] of [['tcp', 'tcp-client'], ['udp', 'udp-client']]) {
+  hostTest(`${proto}-server with no HOST says what to type on the other host, and that command works`, async () => {
+    const server = await startOnServerHost(`${proto}-server`, [PORT], /^Clients on other hosts: /m);
+    let r;
+    try {
+      const hint = /^Clients on other hosts: (.*)$/m.exec(server.output.stdout)[1];
+      assert.is(hint, `${client} ${SERVER_IP} ${PORT}`);
+      r = await runOnClientHost(client, [...hint.split(' ').slice(1), MESSAGE]);
+    } finally {
+      await server.stop();
+    }
+    assert.is(r.stdout.toString(), 'HELLO, WELCOME\n', r.stderr);
+  });
+}
+
+hostTest('a name means all its addresses (stock hosts file: localhost is 127.0.0.1 and ::1)', async () => {
+  stockHostsFileOnServerHost();
+  // The server given a name listens on both; a client given either address is served.
+  const server = await startOnServerHost('tcp-server', ['localhost', '12710'], /^Only this host can connect/m);
+  try {
+    assert.match(server.output.stdout, /Listening on TCP (\[::1\]:12710 and 127\.0\.0\.1:12710|127\.0\.0\.1:12710 and \[::1\]:12710) \(every address localhost resolves to\)/);
+    for (const address of ['127.0.0.1', '::1', 'localhost']) {
+      const r = await runOnServerHost('tcp-client', [address, '12710', MESSAGE]);
+      assert.is(r.stdout.toString(), 'HELLO, WELCOME\n', `${address}: ${r.stderr}`);
+    }
+  } finally {
+    await server.stop();
+  }
+  // A UDP client given the name tries ::1, is refused by ICMP, and goes on to 127.0.0.1; -v says so.
+  const udp = await startOnServerHost('udp-server', ['127.0.0.1', '12711']);
+  try {
+    const r = await runOnServerHost('udp-client', ['-v', 'localhost', '12711', MESSAGE]);
+    assert.is(r.stdout.toString(), 'HELLO, WELCOME\n', r.stderr);
+    assert.match(r.stderr, /\[::1\]:12711 answered ICMP "port unreachable"; trying the next address/);
+    assert.match(r.stderr, /-> 127\.0\.0\.1:12711/);
+    // tcp-client -v shows every address it tried, and a refusal names them all.
+    const tcp = await runOnServerHost('tcp-client', ['-v', 'localhost', '12711', MESSAGE]);
+    assert.is(tcp.code, 69, tcp.stderr);
+    assert.match(tcp.stderr, /trying \[::1\]:12711\n.*\n.*trying 127\.0\.0\.1:12711/);
+    assert.match(tcp.stderr, 'connection refused by localhost port 12711 (tried ::1 and 127.0.0.1)');
+    assert.match(tcp.stderr, 'or the server listens on another address');
+  } finally {
+    await udp.stop();
+  }
+});
 
 hostTest('the hosts are gone after the tests', () => {
   deleteHosts();

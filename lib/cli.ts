@@ -2,7 +2,7 @@
 // --version, and one-line errors with a sysexits code instead of stack traces.
 import { isIP } from 'node:net';
 import mri from 'mri';
-import { EXIT, exitCodesHelp, type ExitCode } from './exit-codes.ts';
+import { EXIT, exitCodesHelp, type ExitCode, type ExitCodeEntry } from './exit-codes.ts';
 import { escapeControls } from './terminal-text.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
@@ -35,8 +35,11 @@ export interface ProgramSpec {
    * option, as ssh takes its command after the host; options go before HOST.
    */
   messageAfter?: number;
-  /** The exit codes this program can return, for --help (every shared sysexits code when absent). */
-  exitCodes?: readonly number[];
+  /**
+   * The exit codes this program can return, for --help (every shared sysexits code when absent);
+   * [code, meaning] where the program's meaning is its own (lab-check's 1: a check failed).
+   */
+  exitCodes?: readonly ExitCodeEntry[];
 }
 
 export type Flags = Record<string, string | boolean | undefined>;

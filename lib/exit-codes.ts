@@ -36,9 +36,16 @@ const MEANINGS: [code: number, meaning: string][] = [
 /** The sysexits codes every program may share: the table for a program that does not list its own. */
 const ALL_SHARED = [0, 64, 65, 68, 69, 70, 71, 74, 75, 76, 77];
 
+/** A code a program can return: shared (its meaning from MEANINGS) or with the program's own meaning. */
+export type ExitCodeEntry = number | readonly [code: number, meaning: string];
+
 /** The exit-code table a --help ends with: only `codes`, the ones that program can return. */
-export function exitCodesHelp(codes: readonly number[] = ALL_SHARED): string {
-  const lines = MEANINGS.filter(([code]) => codes.includes(code)).map(([code, meaning]) => `  ${String(code).padEnd(4)}${meaning}`);
+export function exitCodesHelp(codes: readonly ExitCodeEntry[] = ALL_SHARED): string {
+  const shared = new Map(MEANINGS);
+  const lines = codes
+    .map((entry) => (typeof entry === 'number' ? [entry, shared.get(entry) ?? ''] as const : entry))
+    .sort(([a], [b]) => a - b)
+    .map(([code, meaning]) => `  ${String(code).padEnd(4)}${meaning}`);
   return ['Exit codes:', ...lines].join('\n');
 }
 

@@ -1230,10 +1230,15 @@ Check ids (stable, for graders):
   web: ${CHECK_IDS.web.join(' ')}
 --run runs COMMAND with /bin/sh in a process group of its own, waits (up to 10 s) until the port
 is bound, and stops that group (SIGTERM, then SIGKILL) at the end. Its output (a Python
-traceback) is shown under the check that made it die, and it is started again for the rest.
-Exit status of lab-check: 0 no check failed, 1 at least one failed, 69 nothing listens at all
-(or the --run server never listened), 71 the port is already taken before --run starts the
-server, 64 usage error.`,
+traceback) is shown under the check that made it die, and it is started again for the rest.`,
+  exitCodes: [
+    [0, 'no check failed (warnings are lessons, not failures)'],
+    [1, 'at least one check failed'],
+    64, 68,
+    [69, 'nothing listens at all (or the --run server never listened)'],
+    70,
+    [71, 'the port is already taken before --run starts the server'],
+  ],
 };
 
 /** The report as text: one line per check, details indented, a summary line. */

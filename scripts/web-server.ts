@@ -33,6 +33,10 @@ const spec: ProgramSpec = {
   summary: 'a static web server (the handout\'s WebServer.py): answers GET and HEAD with files from one ' +
     'folder, or 404 Not Found. Keep-alive, conditional GET (304), byte ranges (206), folder listings.',
   usage: ['[PORT] [-d DIR]', 'HOST PORT [-d DIR]'],
+  exitCodes: [0, 64, 68, 70,
+    [71, 'cannot bind (address in use or not on this host), or no /proc to check files against'],
+    [75, 'with --workers: the workers kept dying (5 restarts a minute) and none is left'],
+    77],
   options: [
     { name: 'root', short: 'd', value: 'DIR', help: 'serve the files under DIR (default: the current folder)' },
     { name: 'no-listing', short: 'N', help: 'answer 404 for a folder without index.html instead of listing it' },

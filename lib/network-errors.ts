@@ -12,6 +12,8 @@ export interface ErrorContext {
   during: 'connect' | 'listen' | 'transfer';
   /** A client: every address of HOST it tried, in order (a name may have several). */
   tried?: string[];
+  /** A server: its usual port, the one to suggest instead of a privileged one (12000; web-server 6789). */
+  labPort?: number;
 }
 
 /** The errno-style code of an error, looking inside an AggregateError if need be. */
@@ -59,7 +61,7 @@ export function explainNetworkError(err: unknown, ctx: ErrorContext): ExplainedE
     case 'EACCES':
     case 'EPERM':
       return explained(`cannot ${ctx.during === 'listen' ? 'listen on' : 'reach'} ${ctx.proto} ${where}: permission denied ` +
-        '(ports below 1024 need root). Pick a port of 1024 or more; the lab uses 12000.', EXIT.noPerm);
+        `(ports below 1024 need root). Pick a port of 1024 or more; the lab uses ${ctx.labPort ?? 12000}.`, EXIT.noPerm);
     case 'EADDRNOTAVAIL':
       return explained(`cannot use ${ctx.host}: it is not an address of this host (${code}). ` +
         'Leave the host out to listen on all addresses, or give one that `ip addr` shows.', EXIT.osErr);

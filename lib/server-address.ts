@@ -15,6 +15,8 @@ export interface ListenAddress {
   ipv6Only: boolean;
   /** For the ready line: what addresses this covers. */
   description: string;
+  /** The program's usual port (12000, the web server's 6789): what a permission error suggests. */
+  labPort: number;
 }
 
 export function listenAddressFromArgs(positionals: string[], defaultPort: number, family: 0 | 4 | 6): ListenAddress {
@@ -27,11 +29,11 @@ export function listenAddressFromArgs(positionals: string[], defaultPort: number
   const port = positionals.length > 0 ? parsePort(positionals[positionals.length - 1]) : defaultPort;
   if (positionals.length === 2) {
     const host = checkFamily(checkHost(positionals[0]), family);
-    return { host, port, ipv6Only: false, description: 'this address only' };
+    return { host, port, ipv6Only: false, description: 'this address only', labPort: defaultPort };
   }
-  if (family === 4) return { host: '0.0.0.0', port, ipv6Only: false, description: 'all IPv4 addresses' };
-  if (family === 6) return { host: '::', port, ipv6Only: true, description: 'all IPv6 addresses' };
-  return { host: '::', port, ipv6Only: false, description: 'all IPv6 and IPv4 addresses' };
+  if (family === 4) return { host: '0.0.0.0', port, ipv6Only: false, description: 'all IPv4 addresses', labPort: defaultPort };
+  if (family === 6) return { host: '::', port, ipv6Only: true, description: 'all IPv6 addresses', labPort: defaultPort };
+  return { host: '::', port, ipv6Only: false, description: 'all IPv6 and IPv4 addresses', labPort: defaultPort };
 }
 
 /** On a kernel without IPv6 the dual-stack default cannot bind; IPv4 alone is the honest fallback. */
@@ -52,7 +54,7 @@ export function listenTcp(server: net.Server, address: ListenAddress, program: s
     const onError = (err: Error) => {
       const fallback = ipv4Fallback(address, errorCode(err));
       if (fallback) return listenTcp(server, fallback, program).then(resolve, reject);
-      reject(explainNetworkError(err, { proto: 'TCP', host: address.host, port: address.port, during: 'listen' }));
+      reject(explainNetworkError(err, { proto: 'TCP', host: address.host, port: address.port, during: 'listen', labPort: address.labPort }));
     };
     server.once('error', onError);
     server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only, exclusive: true }, () => {
@@ -83,10 +85,10 @@ export async function resolveListenAddresses(address: ListenAddress, family: 0 |
   try {
     found = await lookup(address.host, { all: true, family });
   } catch (err) {
-    throw explainNetworkError(err, { proto, host: address.host, port: address.port, during: 'listen' });
+    throw explainNetworkError(err, { proto, host: address.host, port: address.port, during: 'listen', labPort: address.labPort });
   }
   const description = `every address ${address.host} resolves to`;
-  return [...new Set(found.map((a) => a.address))].map((host) => ({ host, port: address.port, ipv6Only: false, description }));
+  return [...new Set(found.map((a) => a.address))].map((host) => ({ ...address, host, ipv6Only: false, description }));
 }
 
 /** `127.0.0.1:12000 and [::1]:12000`: the numeric addresses a server listens on, for its ready line. */

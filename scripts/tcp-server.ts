@@ -95,7 +95,9 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
   socket.on('drain', () => socket.resume());
   socket.on('end', () => {
     closedBy = 'client';
-    trace(`${client}: client half-closed (FIN received); closing after the last reply`);
+    // A FIN says the client sends no more; whether it still reads (half-close, shutdown(SHUT_WR))
+    // or has closed altogether (close()) is not on the wire: Wireshark shows the same FIN.
+    trace(`${client}: FIN received (the client sends no more); closing after the last reply`);
     socket.end();
   });
   socket.setTimeout(idleMs, () => {

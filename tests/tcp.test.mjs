@@ -299,7 +299,7 @@ test('-v traces the socket lifecycle with addresses, byte counts and who closed'
     assert.match(r.stderr, 'closed: 8 bytes out, 8 bytes in');
     await sleep(100);
     assert.match(traced.output.stderr, new RegExp(`accepted 127\\.0\\.0\\.1:\\d+ -> 127\\.0\\.0\\.1:${p}`));
-    assert.match(traced.output.stderr, 'client half-closed (FIN received)');
+    assert.match(traced.output.stderr, 'FIN received (the client sends no more)');
     assert.match(traced.output.stdout, 'closed by client; 8 bytes in, 8 bytes out');
   } finally {
     await traced.stop();

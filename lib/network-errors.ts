@@ -2,7 +2,7 @@
 // the message can be empty: Node's Happy Eyeballs connect fails with an AggregateError holding
 // one error per address tried.
 import { EXIT, type ExitCode } from './exit-codes.ts';
-import { ExplainedError } from './cli.ts';
+import { ExplainedError } from './program.ts';
 
 export interface ErrorContext {
   proto: 'TCP' | 'UDP';

@@ -3,14 +3,13 @@
 // body framed by Content-Length, by chunked transfer coding, or by the server closing.
 import net from 'node:net';
 import {
-  COMMON_OPTIONS, ExplainedError, UsageError, checkHost, familyOf, parseCommandLine, parseCount, parsePort,
-  parseSeconds, runProgram, type ProgramSpec,
+  COMMON_OPTIONS, checkHost, familyOf, parseCommandLine, parseCount, parsePort, parseSeconds, type ProgramSpec,
 } from '../lib/cli.ts';
+import { ExplainedError, UsageError, runProgram } from '../lib/program.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError } from '../lib/network-errors.ts';
-import { indentHead } from '../lib/http-head.ts';
+import { indentHead, createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 import { escapeControls } from '../lib/terminal-text.ts';
-import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
 

@@ -13,9 +13,9 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { lookup as mimeLookup } from 'mrmime';
 import {
-  COMMON_OPTIONS, ExplainedError, UsageError, checkFamily, checkHost, exitWhenFlushed, familyOf, parseCommandLine, parsePort,
-  parseSeconds, runProgram, type Flags, type ProgramSpec,
+  COMMON_OPTIONS, checkFamily, checkHost, familyOf, parseCommandLine, parsePort, parseSeconds, type Flags, type ProgramSpec,
 } from '../lib/cli.ts';
+import { ExplainedError, UsageError, exitWhenFlushed, runProgram } from '../lib/program.ts';
 import { EXIT, type ExitCode } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';

@@ -2,9 +2,9 @@
 // sentence (or a whole stream), and prints what comes back.
 import net from 'node:net';
 import {
-  COMMON_OPTIONS, ExplainedError, clientAddressFromArgs, exitWhenFlushed, familyOf, parseCommandLine, parseSeconds,
-  runProgram, type ProgramSpec,
+  COMMON_OPTIONS, clientAddressFromArgs, familyOf, parseCommandLine, parseSeconds, type ProgramSpec,
 } from '../lib/cli.ts';
+import { ExplainedError, exitWhenFlushed, runProgram } from '../lib/program.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
 import { askSentence } from '../lib/sentence-prompt.ts';

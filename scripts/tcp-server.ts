@@ -1,13 +1,11 @@
 // tcp-server: the handout's TCPServer.py, grown up. Listens on a TCP port; for every client,
 // uppercases a-z in each chunk as it arrives and sends it straight back. Many clients at once.
 import net from 'node:net';
-import { COMMON_OPTIONS, parseCommandLine, familyOf, parseSeconds, runProgram, type ProgramSpec } from '../lib/cli.ts';
-import { limitConnections } from '../lib/connection-limit.ts';
+import { COMMON_OPTIONS, parseCommandLine, familyOf, parseSeconds, type ProgramSpec } from '../lib/cli.ts';
+import { exitWhenFlushed, onStopSignals, runProgram, stopCause } from '../lib/program.ts';
+import { limitConnections, describeEndpoints, howOtherHostsConnect, listenAddressFromArgs, listenTcp, resolveListenAddresses, type ListenAddress } from '../lib/listen.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode } from '../lib/network-errors.ts';
-import {
-  describeEndpoints, howOtherHostsConnect, listenAddressFromArgs, listenTcp, resolveListenAddresses, type ListenAddress,
-} from '../lib/server-address.ts';
 import { byteCount, createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
@@ -117,42 +115,32 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
 
 /**
  * Ctrl-C or SIGTERM: stop accepting, let open transfers finish for up to --grace seconds, exit 0.
- * A second signal exits at once.
+ * A second signal exits at once (onStopSignals).
  */
 function stopOnSignals(servers: net.Server[], connections: Set<net.Socket>, { graceMs, quiet, trace }: ServerOptions): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(EXIT.ok);
-    stopping = true;
+  onStopSignals((signal) => {
     if (!quiet) console.log(stoppingLine(signal, connections.size, graceMs));
     let open = servers.length;
     for (const server of servers) {
       server.close(() => {
         if (--open > 0) return;
         trace('all connections closed');
-        process.exit(EXIT.ok);
+        exitWhenFlushed(EXIT.ok);
       });
     }
     setTimeout(() => {
       if (!quiet) console.log(`grace period over: closing ${connections.size} connections`);
       for (const socket of connections) socket.destroy();
-      process.exit(EXIT.ok);
+      exitWhenFlushed(EXIT.ok);
     }, graceMs).unref();
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  });
 }
 
-/**
- * What the server says as it stops. The terminal has just echoed "^C" with no newline: on a
- * terminal the line starts on a fresh one. The wait is mentioned only when there is one.
- */
+/** What the server says as it stops. The wait is mentioned only when there is one. */
 function stoppingLine(signal: string, open: number, graceMs: number): string {
-  const fresh = signal === 'SIGINT' && process.stdout.isTTY ? '\n' : '';
-  const what = signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : signal;
   return open === 0
-    ? `${fresh}${what}: no connections open; stopping`
-    : `${fresh}${what}: no new connections; waiting up to ${graceMs / 1000} s for the ${open} open ${open === 1 ? 'one' : 'ones'}`;
+    ? `${stopCause(signal)}: no connections open; stopping`
+    : `${stopCause(signal)}: no new connections; waiting up to ${graceMs / 1000} s for the ${open} open ${open === 1 ? 'one' : 'ones'}`;
 }
 
 // The command line runs only when this file is the program, not when a test imports it.

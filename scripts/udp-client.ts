@@ -3,9 +3,9 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import {
-  COMMON_OPTIONS, ExplainedError, clientAddressFromArgs, exitWhenFlushed, familyOf, parseCommandLine, parseCount,
-  parseSeconds, runProgram, type ProgramSpec,
+  COMMON_OPTIONS, clientAddressFromArgs, familyOf, parseCommandLine, parseCount, parseSeconds, type ProgramSpec,
 } from '../lib/cli.ts';
+import { ExplainedError, exitWhenFlushed, runProgram } from '../lib/program.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError, type ErrorContext } from '../lib/network-errors.ts';
 import { askSentence } from '../lib/sentence-prompt.ts';

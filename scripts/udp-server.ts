@@ -2,12 +2,13 @@
 // its uppercase form, sent back to the address and port it came from. No connections, no state.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { COMMON_OPTIONS, exitWhenFlushed, familyOf, parseCommandLine, runProgram, type ProgramSpec } from '../lib/cli.ts';
+import { COMMON_OPTIONS, familyOf, parseCommandLine, type ProgramSpec } from '../lib/cli.ts';
+import { exitWhenFlushed, onStopSignals, runProgram, stopCause } from '../lib/program.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
 import {
   describeEndpoints, howOtherHostsConnect, ipv4Fallback, listenAddressFromArgs, resolveListenAddresses, type ListenAddress,
-} from '../lib/server-address.ts';
+} from '../lib/listen.ts';
 import { byteCount, createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
@@ -52,20 +53,13 @@ async function main(): Promise<void> {
   }
   process.on('exit', flushLog);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      // A second signal must not close the sockets twice (that throws): exit at once instead.
-      if (stopping) return exitWhenFlushed(EXIT.ok);
-      stopping = true;
-      flushLog(); // the datagrams answered come before the line saying we stop
-      // The terminal has just echoed "^C" with no newline: the line starts on a fresh one.
-      const fresh = signal === 'SIGINT' && process.stdout.isTTY ? '\n' : '';
-      if (!options.quiet) console.log(`${fresh}${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : signal}: stopping`);
-      let open = sockets.length;
-      for (const socket of sockets) socket.close(() => { if (--open === 0) exitWhenFlushed(EXIT.ok); });
-    });
-  }
+  // A second signal exits at once (onStopSignals): closing the sockets twice would throw.
+  onStopSignals((signal) => {
+    flushLog(); // the datagrams answered come before the line saying we stop
+    if (!options.quiet) console.log(`${stopCause(signal)}: stopping`);
+    let open = sockets.length;
+    for (const socket of sockets) socket.close(() => { if (--open === 0) exitWhenFlushed(EXIT.ok); });
+  });
   // The ready line even with -q: it says where to connect, and scripts wait for it.
   console.log('The server is ready to receive');
   console.log(`Listening on UDP ${describeEndpoints(bound)} (${bound[0].description}). Stop with Ctrl-C.`);

@@ -11,15 +11,12 @@ import { isSea } from 'node:sea';
 import { extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { lookup as mimeLookup } from 'mrmime';
-import {
-  COMMON_OPTIONS, ExplainedError, UsageError, exitWhenFlushed, parseCommandLine, familyOf, parseCount, parseSeconds, runProgram, type ProgramSpec,
-} from '../lib/cli.ts';
+import { COMMON_OPTIONS, parseCommandLine, familyOf, parseCount, parseSeconds, type ProgramSpec } from '../lib/cli.ts';
+import { ExplainedError, UsageError, exitWhenFlushed, onStopSignals, runProgram, stopCause } from '../lib/program.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode } from '../lib/network-errors.ts';
-import { keepServingOnAcceptErrors, listenAddressFromArgs, listenTcp, type ListenAddress } from '../lib/server-address.ts';
-import { limitConnections } from '../lib/connection-limit.ts';
-import { indentHead } from '../lib/http-head.ts';
-import { createTrace, formatAddress, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { keepServingOnAcceptErrors, listenAddressFromArgs, listenTcp, type ListenAddress, limitConnections } from '../lib/listen.ts';
+import { indentHead, createTrace, formatAddress, formatEndpoint, type Trace } from '../lib/trace.ts';
 
 const PROGRAM = 'web-server';
 // --workers (see superviseWorkers).
@@ -1331,10 +1328,7 @@ export function firstLineOf(raw: Buffer | undefined): string | undefined {
 
 /** The stop lines, the same from one process or from the supervisor of several. */
 function sayStopping(why: string, graceMs: number, open = true): void {
-  // At a terminal, Ctrl-C leaves "^C" where the cursor was: the line starts on a fresh one.
-  const fresh = process.stdout.isTTY && why === 'SIGINT' ? '\n' : '';
-  const signal = why === 'SIGINT' ? 'Ctrl-C (SIGINT)' : why;
-  console.log(`${fresh}${signal}: no new connections` +
+  console.log(`${stopCause(why)}: no new connections` +
     (open ? `; letting responses in flight finish (up to ${graceMs / 1000} s)` : '; none is open, so stopping now'));
 }
 function sayGraceOver(): void {
@@ -1431,6 +1425,7 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
     exitWhenFlushed(EXIT.tempFail);
   });
   for (const child of workers.keys()) watch(child);
+  // Not onStopSignals: a second Ctrl-C is relayed to the workers ('stop-now'), which exit at once.
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   await Promise.all([...workers.keys()].map((child) => workerListening(child, () => stopping)));
@@ -1615,8 +1610,7 @@ async function main(): Promise<void> {
   if (worker > 0) return serveAsWorker(server, shutdown);
   const bound = await listenTcp(server, address, PROGRAM);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
-  process.on('SIGINT', () => shutdown.stop('SIGINT'));
-  process.on('SIGTERM', () => shutdown.stop('SIGTERM'));
+  onStopSignals((signal) => shutdown.stop(signal));
   // The ready line even with -q: it says where to connect, and scripts wait for it.
   console.log('Ready to serve...');
   for (const line of urlLines(bound, (server.address() as net.AddressInfo).port)) console.log(line);

@@ -1,20 +1,11 @@
-// lib/cli.ts in-process: argv in, flags and positionals (or the one-line usage error) out. Bundled
-// once with esbuild, so this runs on any Node that runs the suite, with or without type stripping.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+// lib/cli.ts in-process: argv in, flags and positionals (or the one-line usage error) out,
+// through importSource (bundled with esbuild: any Node that runs the suite runs it).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { removeLater, root } from './helpers.mjs';
+import { importSource } from './helpers.mjs';
 
-const bundle = join(removeLater(mkdtempSync(join(tmpdir(), 'cli-parse-'))), 'cli.mjs');
-await build({
-  entryPoints: [join(root, 'lib', 'cli.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-  outfile: bundle, logLevel: 'error', define: { SOCKLAB_VERSION: '"test"' },
-});
-const cli = await import(pathToFileURL(bundle).href);
+// Together, so that the parser's UsageError is the class the tests compare with.
+const cli = await importSource(['lib/cli.ts', 'lib/program.ts']);
 
 /** A client's spec as tcp-client and udp-client declare it: HOST PORT, then the message. */
 const CLIENT = {

@@ -268,16 +268,20 @@ export async function waitForPort(port, timeoutMs = 10000) {
  * A program's (or a lib module's) exports, in-process, for table tests of its pure functions:
  * the TypeScript file is bundled with esbuild as the build does, but with import.meta.main
  * false, so its command line stays off, and on any Node that runs the tests (no type stripping
- * needed). `file` is relative to the repository, e.g. 'scripts/web-server.ts'.
+ * needed). `files` is one path relative to the repository, e.g. 'scripts/web-server.ts', or
+ * several, bundled together so that they share one copy of what they both import (one
+ * UsageError class for instanceof, say).
  */
-export async function importSource(file) {
+export async function importSource(files) {
   const { build } = await import('esbuild');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { pathToFileURL } = await import('node:url');
   const out = join(removeLater(mkdtempSync(join(tmpdir(), 'socklab-unit-'))), 'module.mjs');
+  const list = Array.isArray(files) ? files : [files];
   await build({
-    entryPoints: [join(root, file)], bundle: true, platform: 'node', format: 'esm', target: 'node18',
+    stdin: { contents: list.map((f) => `export * from ${JSON.stringify(`./${f}`)};`).join('\n'), resolveDir: root, loader: 'ts' },
+    bundle: true, platform: 'node', format: 'esm', target: 'node18',
     outfile: out, logLevel: 'error', define: { SOCKLAB_VERSION: '"test"', 'import.meta.main': 'false' },
   });
   return import(pathToFileURL(out).href);

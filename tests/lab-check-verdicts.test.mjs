@@ -1,22 +1,12 @@
 // lab-check's verdicts, in-process: observed bytes in, PASS/WARN/FAIL and sentences out. Tables of
 // replies a student's server really gives (the shapes tests/students/ produces over the wire).
-// scripts/lab-check.ts is bundled once with esbuild (import.meta.main = false: its command line
-// stays off), so this file runs on any Node that runs the suite, with or without type stripping.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+// scripts/lab-check.ts comes in through importSource (import.meta.main false: its command line
+// stays off), so this file runs on any Node that runs the suite.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { removeLater, root } from './helpers.mjs';
+import { importSource } from './helpers.mjs';
 
-const bundle = join(removeLater(mkdtempSync(join(tmpdir(), 'lab-check-verdicts-'))), 'lab-check.mjs');
-await build({
-  entryPoints: [join(root, 'scripts', 'lab-check.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-  outfile: bundle, logLevel: 'error', define: { SOCKLAB_VERSION: '"test"', 'import.meta.main': 'false' },
-});
-const lab = await import(pathToFileURL(bundle).href);
+const lab = await importSource('scripts/lab-check.ts');
 const B = (text) => Buffer.from(text, 'latin1');
 const U = (text) => Buffer.from(text, 'utf8');
 

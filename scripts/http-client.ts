@@ -46,7 +46,7 @@ and "Connection: close", then a blank line. Plain http:// only (no TLS).
 Exit 0 for any answer (2xx, 3xx, and 4xx/5xx without -f); 22 for 4xx/5xx with -f.`,
 };
 
-interface Target {
+export interface Target {
   host: string;
   port: number;
   /** The request target as sent: a path starting with "/", percent-encoded, with any query. */
@@ -65,7 +65,7 @@ interface FetchOptions {
   trace: Trace;
 }
 
-interface ResponseHead {
+export interface ResponseHead {
   /** As received, e.g. `HTTP/1.1 200 OK`. */
   statusLine: string;
   status: number;
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
 }
 
 /** `HOST PORT PATH` (the exercise's form; PATH defaults to /) or one `http://host:port/path` URL. */
-function targetFromArgs(positionals: string[]): Target {
+export function targetFromArgs(positionals: string[]): Target {
   if (positionals.length === 2 || positionals.length === 3) {
     const [host, port, path = '/'] = positionals;
     return { host: checkHost(host), port: parsePort(port), path: requestTarget(path) };
@@ -145,7 +145,7 @@ function targetFromArgs(positionals: string[]): Target {
     : `expected HOST PORT [PATH] or one URL, got ${positionals.length} arguments; see http-client --help`);
 }
 
-function targetFromUrl(text: string, base?: string): Target {
+export function targetFromUrl(text: string, base?: string): Target {
   let url: URL;
   try {
     url = new URL(text, base);
@@ -165,7 +165,7 @@ function targetFromUrl(text: string, base?: string): Target {
  * pchar, "/", "?", and %XX escapes) stays; anything else — a space, a non-ASCII letter — is
  * percent-encoded as UTF-8, as a browser would.
  */
-function requestTarget(path: string): string {
+export function requestTarget(path: string): string {
   const withSlash = path.startsWith('/') ? path : `/${path}`;
   try {
     return withSlash.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu, (c) => encodeURIComponent(c));
@@ -175,7 +175,7 @@ function requestTarget(path: string): string {
 }
 
 /** Where a Location header leads, or why this client cannot go there (e.g. https://). */
-function followRedirect(from: Target, location: string): Target | string {
+export function followRedirect(from: Target, location: string): Target | string {
   const host = from.host.includes(':') ? `[${from.host}]` : from.host;
   try {
     return targetFromUrl(location, `http://${host}:${from.port}${from.path}`);
@@ -299,7 +299,7 @@ function fetchOnce(target: Target, options: FetchOptions, wantBody: (head: Respo
   });
 }
 
-function buildRequest(method: string, target: Target): Buffer {
+export function buildRequest(method: string, target: Target): Buffer {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   return Buffer.from([
     `${method} ${target.path} HTTP/1.1`,
@@ -314,7 +314,7 @@ function buildRequest(method: string, target: Target): Buffer {
 }
 
 /** The head at the start of `data`, if its blank line has arrived. */
-function takeHead(data: Buffer): { head: ResponseHead; rest: Buffer } | undefined {
+export function takeHead(data: Buffer): { head: ResponseHead; rest: Buffer } | undefined {
   const end = data.indexOf('\r\n\r\n');
   if (end === -1) return undefined;
   const raw = data.subarray(0, end + 4);
@@ -330,7 +330,7 @@ function takeHead(data: Buffer): { head: ResponseHead; rest: Buffer } | undefine
   return { head: { statusLine, status: Number(m[3]), reason: m[4] ?? '', headers, raw }, rest: data.subarray(end + 4) };
 }
 
-interface BodyReader {
+export interface BodyReader {
   /** Takes the next bytes from the socket; gives back the body bytes in them and whether the body is over. */
   push(data: Buffer): { data: Buffer; done: boolean };
   /** Whether the server closing the connection is the normal end of this body. */
@@ -341,7 +341,7 @@ interface BodyReader {
 }
 
 /** How the body's end is found (RFC 9112 §6.3), in that order of precedence. */
-function bodyReader(method: string, head: ResponseHead): BodyReader {
+export function bodyReader(method: string, head: ResponseHead): BodyReader {
   if (method === 'HEAD' || head.status === 204 || head.status === 304) return lengthReader(0);
   const codings = headerValue(head, 'transfer-encoding');
   if (codings !== undefined) {
@@ -357,7 +357,7 @@ function bodyReader(method: string, head: ResponseHead): BodyReader {
   return closeReader();
 }
 
-function lengthReader(length: number): BodyReader {
+export function lengthReader(length: number): BodyReader {
   const reader: BodyReader = {
     closeEnds: length === 0,
     received: 0,
@@ -371,7 +371,7 @@ function lengthReader(length: number): BodyReader {
   return reader;
 }
 
-function closeReader(): BodyReader {
+export function closeReader(): BodyReader {
   const reader: BodyReader = {
     closeEnds: true,
     received: 0,
@@ -389,7 +389,7 @@ function closeReader(): BodyReader {
  * zero-size chunk, optional trailer lines and a blank line. Chunks may be split anywhere across
  * TCP segments, so the reader keeps its place between calls.
  */
-function chunkedReader(): BodyReader {
+export function chunkedReader(): BodyReader {
   let pending: Buffer = Buffer.alloc(0);
   let state: 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'size';
   let left = 0;

@@ -30,7 +30,9 @@ const spec: ProgramSpec = {
   ],
   notes: `Each connection: read a chunk, uppercase a-z, write it back; when the client half-closes
 (sends FIN), finish writing and close. The handout's Python client never half-closes: it reads
-one reply and closes, which works too. Stop the server with Ctrl-C.`,
+one reply and closes, which works too. Stop the server with Ctrl-C.
+With -v, the times lag Wireshark's a little: the kernel completes the handshake and buffers
+the data before this program's accept() and read() run.`,
 };
 
 interface ServerOptions {

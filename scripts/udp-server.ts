@@ -31,7 +31,9 @@ const spec: ProgramSpec = {
 answers there; each datagram is logged as "client address:port: bytes in, bytes out". Datagrams up to 65507 bytes (IPv4) or 65527 bytes (IPv6) come back whole. The port
 is not shared (no SO_REUSEADDR): a second server on the same port is refused (exit 71).
 Wireshark shows the lab's UDP port 12000 as "LLC" (its guess from the port number): use
-Analyze > Decode As > UDP port 12000 > Data, or tshark -d udp.port==12000,data.`,
+Analyze > Decode As > UDP port 12000 > Data, or tshark -d udp.port==12000,data.
+With -v, the times lag Wireshark's a little: the kernel queues each datagram before this
+program's recvfrom() runs.`,
 };
 
 

@@ -594,8 +594,11 @@ interface CachedFile extends FileFacts {
  * thread pool: a 1 KiB GET went from about 6,700 to 33,000 requests/s with -q, wrk -t1 -c50 on
  * loopback, where a plain node:http server made 10,000 in the same run). The stat follows the path
  * as the request names it; only the very same inode, unchanged (size, mtime, and ctime, which
- * chmod and rename also change), is served from memory: a file replaced, removed, made
+ * chmod, rename and link also change), is served from memory: a file replaced, removed, made
  * unreadable or a symlink turned elsewhere is looked up and checked again from scratch.
+ * Only bytes that openUnderRoot verified through their descriptor are ever remembered, so a
+ * name swapped for a symlink can match an entry only if it leads to that same unchanged inode:
+ * the bytes served are still the ones checked to be under the root.
  */
 export function smallFileCache(maxFiles: number, maxBytes: number) {
   const files = new Map<string, CachedFile>();

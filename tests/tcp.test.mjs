@@ -316,7 +316,7 @@ test('one byte is "1 byte" in the log, not "1 bytes"', async () => {
 for (const proto of ['tcp', 'udp']) {
   pythonTest(`${proto}-server at a terminal: Ctrl-C's line starts on a fresh line, says Ctrl-C, no wait when nothing is open`, async () => {
     const p = await freePort(proto);
-    const r = await run('/usr/bin/python3', [join(PEERS, 'keys_on_terminal.py'), 'to let other hosts in', '^C', bin(`${proto}-server`), '127.0.0.1', String(p)]);
+    const r = await run('/usr/bin/python3', [join(PEERS, 'on_terminal.py'), '--after', 'to let other hosts in', '^C', bin(`${proto}-server`), '127.0.0.1', String(p)]);
     const screen = withoutTerminalCodes(r.stdout.toString());
     assert.is(r.code, 0, screen);
     assert.match(screen, proto === 'tcp' ? '^C\nCtrl-C (SIGINT): no connections open; stopping\n' : '^C\nCtrl-C (SIGINT): stopping\n');

@@ -1,8 +1,13 @@
-# Runs a program with a pseudo-terminal as its stdin (as when a student types), answers its prompt
-# with one line, and prints everything it wrote to the terminal. Usage: on_terminal.py LINE PROG ARGS...
-# LINE ^C or ^D presses Ctrl-C or Ctrl-D at the prompt instead of typing a line.
+# Runs a program with a pseudo-terminal as its stdin (as when a student types), waits until it
+# has written TEXT (by default the prompt, "sentence: "), then types LINE and Enter, and prints
+# everything it wrote to the terminal. LINE ^C or ^D presses Ctrl-C or Ctrl-D instead.
+# Usage: on_terminal.py [--after TEXT] LINE PROG ARGS...
 import os, pty, sys, select, time
-line, argv = sys.argv[1], sys.argv[2:]
+args = sys.argv[1:]
+text = b'sentence: '
+if args[0] == '--after':
+    text, args = args[1].encode(), args[2:]
+line, argv = args[0], args[1:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(argv[0], argv)
@@ -17,7 +22,7 @@ while time.time() < deadline:
         if not data:
             break
         seen += data
-    if not answered and b'sentence: ' in seen:
+    if not answered and text in seen:
         keys = {'^C': b'\x03', '^D': b'\x04'}.get(line, line.encode() + b'\n')
         os.write(fd, keys)
         answered = True

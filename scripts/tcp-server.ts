@@ -8,6 +8,7 @@ import { EXIT } from '../lib/exit-codes.ts';
 import { errorCode } from '../lib/network-errors.ts';
 import { byteCount, createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
+import { createLineLog, type LineLog } from '../lib/log-lines.ts';
 
 const PROGRAM = 'tcp-server';
 
@@ -40,6 +41,8 @@ interface ServerOptions {
   graceMs: number;
   quiet: boolean;
   trace: Trace;
+  /** A line per connection, written once per turn of the event loop. */
+  log: LineLog;
 }
 
 
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     graceMs: parseSeconds(flags, 'grace', 10) * 1000,
     quiet: Boolean(flags.quiet),
     trace: createTrace(PROGRAM, Boolean(flags.verbose)),
+    log: createLineLog(),
   };
   const connections = new Set<net.Socket>();
   const addresses = await resolveListenAddresses(address, familyOf(flags), 'TCP');
@@ -58,11 +62,7 @@ async function main(): Promise<void> {
   const bound: ListenAddress[] = [];
   for (const each of addresses) {
     // allowHalfOpen: when the client sends FIN we may still have replies to write; we close after them.
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      connections.add(socket);
-      socket.once('close', () => connections.delete(socket));
-      serveConnection(socket, options);
-    });
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => serveConnection(socket, connections, options));
     // Under a low ulimit -n, refuse what does not fit (and say so once) rather than let accept()
     // fail; the descriptors are shared out between the listening sockets.
     limitConnections(server, PROGRAM, { wanted: Infinity, perConnection: addresses.length, spare: 8 });
@@ -78,14 +78,18 @@ async function main(): Promise<void> {
   console.log(howOtherHostsConnect('tcp-client', bound, bound[0].port));
 }
 
-/** One client's whole life: read, uppercase, write back, close. Never throws. */
-function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOptions): void {
+/**
+ * One client's whole life: read, uppercase, write back, close. Never throws. What it costs beyond
+ * the bare node:net server is only what is on: the log line's endpoint (one getpeername), the idle
+ * timer; without -v no trace string, local endpoint (getsockname) or closure is made.
+ */
+function serveConnection(socket: net.Socket, connections: Set<net.Socket>, { idleMs, quiet, trace, log }: ServerOptions): void {
+  connections.add(socket);
   const client = formatEndpoint(socket.remoteAddress, socket.remotePort);
-  const local = formatEndpoint(socket.localAddress, socket.localPort);
   let closedBy = 'server';
-  trace(`accepted ${client} -> ${local}`);
-
   const tracing = isTracing(trace);
+  if (tracing) trace(`accepted ${client} -> ${formatEndpoint(socket.localAddress, socket.localPort)}`);
+
   socket.on('data', (chunk: Buffer) => {
     if (tracing) trace(`${client}: received ${chunk.length} bytes; sending them back uppercased`);
     // Backpressure: if the client does not read its replies, stop reading its requests until
@@ -97,7 +101,7 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
     closedBy = 'client';
     // A FIN says the client sends no more; whether it still reads (half-close, shutdown(SHUT_WR))
     // or has closed altogether (close()) is not on the wire: Wireshark shows the same FIN.
-    trace(`${client}: FIN received (the client sends no more); closing after the last reply`);
+    if (tracing) trace(`${client}: FIN received (the client sends no more); closing after the last reply`);
     socket.end();
   });
   socket.setTimeout(idleMs, () => {
@@ -108,9 +112,12 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
   socket.on('error', (err) => {
     closedBy = `client (${errorCode(err)})`;
   });
+  // One close listener: an emitter with two runs them from a copied array.
   socket.on('close', () => {
+    connections.delete(socket);
+    if (quiet && !tracing) return;
     const line = `${client}: closed by ${closedBy}; ${byteCount(socket.bytesRead)} in, ${byteCount(socket.bytesWritten)} out`;
-    if (!quiet) console.log(line);
+    if (!quiet) log.add(line);
     else trace(line);
   });
 }
@@ -119,8 +126,9 @@ function serveConnection(socket: net.Socket, { idleMs, quiet, trace }: ServerOpt
  * Ctrl-C or SIGTERM: stop accepting, let open transfers finish for up to --grace seconds, exit 0.
  * A second signal exits at once (onStopSignals).
  */
-function stopOnSignals(servers: net.Server[], connections: Set<net.Socket>, { graceMs, quiet, trace }: ServerOptions): void {
+function stopOnSignals(servers: net.Server[], connections: Set<net.Socket>, { graceMs, quiet, trace, log }: ServerOptions): void {
   onStopSignals((signal) => {
+    log.flush(); // the connections closed so far come before the line saying we stop
     if (!quiet) console.log(stoppingLine(signal, connections.size, graceMs));
     let open = servers.length;
     for (const server of servers) {
@@ -131,6 +139,7 @@ function stopOnSignals(servers: net.Server[], connections: Set<net.Socket>, { gr
       });
     }
     setTimeout(() => {
+      log.flush();
       if (!quiet) console.log(`grace period over: closing ${connections.size} connections`);
       for (const socket of connections) socket.destroy();
       exitWhenFlushed(EXIT.ok);

@@ -9,8 +9,9 @@ import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
 import {
   describeEndpoints, howOtherHostsConnect, ipv4Fallback, listenAddressFromArgs, resolveListenAddresses, type ListenAddress,
 } from '../lib/listen.ts';
-import { byteCount, createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { byteCount, createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
+import { createLineLog, type LineLog } from '../lib/log-lines.ts';
 
 const PROGRAM = 'udp-server';
 
@@ -40,7 +41,7 @@ program's recvfrom() runs.`,
 async function main(): Promise<void> {
   const { flags, positionals } = parseCommandLine(spec, process.argv.slice(2));
   const address = listenAddressFromArgs(positionals, 12000, familyOf(flags));
-  const options: AnswerOptions = { quiet: Boolean(flags.quiet), trace: createTrace(PROGRAM, Boolean(flags.verbose)) };
+  const options: AnswerOptions = { quiet: Boolean(flags.quiet), trace: createTrace(PROGRAM, Boolean(flags.verbose)), log: createLineLog() };
 
   const sockets: dgram.Socket[] = [];
   const bound: ListenAddress[] = [];
@@ -53,11 +54,10 @@ async function main(): Promise<void> {
     sockets.push(socket);
     bound.push({ ...listening, port: socket.address().port });
   }
-  process.on('exit', flushLog);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
   // A second signal exits at once (onStopSignals): closing the sockets twice would throw.
   onStopSignals((signal) => {
-    flushLog(); // the datagrams answered come before the line saying we stop
+    options.log.flush(); // the datagrams answered come before the line saying we stop
     if (!options.quiet) console.log(`${stopCause(signal)}: stopping`);
     let open = sockets.length;
     for (const socket of sockets) socket.close(() => { if (--open === 0) exitWhenFlushed(EXIT.ok); });
@@ -72,33 +72,21 @@ interface AnswerOptions {
   /** -q: no line per datagram. */
   quiet: boolean;
   trace: Trace;
+  /** A line per datagram, written once per turn of the event loop (~97,000 round trips/s instead of ~85,000). */
+  log: LineLog;
 }
 
 /** Reply to one datagram, to the address and port it came from, and log it as tcp-server logs a connection. */
-function answer(socket: dgram.Socket, message: Buffer, sender: dgram.RemoteInfo, { quiet, trace }: AnswerOptions): void {
+function answer(socket: dgram.Socket, message: Buffer, sender: dgram.RemoteInfo, { quiet, trace, log }: AnswerOptions): void {
   const client = formatEndpoint(sender.address, sender.port);
-  trace(`received ${byteCount(message.length)} from ${client}`);
+  // Without -v, no trace line is built at all.
+  const tracing = isTracing(trace);
+  if (tracing) trace(`received ${byteCount(message.length)} from ${client}`);
   socket.send(uppercaseAscii(message), sender.port, sender.address, (err) => {
     if (err) trace(`reply to ${client} failed: ${errorCode(err)}`);
-    else trace(`sent ${byteCount(message.length)} to ${client}`);
-    if (!quiet) writeLogLine(`${client}: ${byteCount(message.length)} in, ${err ? `no reply (${errorCode(err)})` : `${byteCount(message.length)} out`}`);
+    else if (tracing) trace(`sent ${byteCount(message.length)} to ${client}`);
+    if (!quiet) log.add(`${client}: ${byteCount(message.length)} in, ${err ? `no reply (${errorCode(err)})` : `${byteCount(message.length)} out`}`);
   });
-}
-
-/**
- * The datagram log is gathered for one turn of the event loop and written at once, as
- * web-server's access log is: 32 datagrams of 64 bytes in flight, log to a pipe, median of 3
- * rounds on a busy 2-core machine: ~97,000 round trips/s batched, ~85,000 with a write(2) per
- * datagram, ~99,000 with -q. Whatever is pending is written on exit too.
- */
-let pendingLog: string[] = [];
-function writeLogLine(line: string): void {
-  if (pendingLog.length === 0) setImmediate(flushLog);
-  pendingLog.push(`${line}\n`);
-}
-function flushLog(): void {
-  if (pendingLog.length > 0) process.stdout.write(pendingLog.join(''));
-  pendingLog = [];
 }
 
 /** Binds without SO_REUSEADDR, so a second server on the port is refused instead of sharing it. */

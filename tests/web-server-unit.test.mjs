@@ -63,7 +63,51 @@ for (const [raw, expected] of [
     }
   });
 }
+// Plain targets take a short way (nothing to decode or cut off): with an empty query after them,
+// the same targets go the whole way, and both must agree.
+for (const raw of ['/', '/hello.txt', '/sub/deeper/data.json', '/sub/', '//etc/passwd', '/./hello.txt', '/sub/../hello.txt',
+  '/../secret.txt', '/sub/../../secret.txt', '///../secret.txt', '/.', '/a/.', "/!$&'()*+,;=:@-._~"]) {
+  target(`${JSON.stringify(raw)}: the short way for plain paths agrees with the whole way`, () => {
+    const plain = web.parseTarget(raw);
+    const whole = web.parseTarget(`${raw}?`);
+    if ('status' in whole) return assert.equal(plain, whole);
+    assert.equal({ ...plain, query: '?' }, whole);
+  });
+}
 target.run();
+
+const paths = suite('pathUnderRoot and lookOncePerTurn: where a request looks, and how often');
+for (const [root, segments, expected] of [
+  ['/srv/www', [], '/srv/www'],
+  ['/srv/www', ['a.txt'], '/srv/www/a.txt'],
+  ['/srv/www', ['sub', 'b c.txt'], '/srv/www/sub/b c.txt'],
+  ['/', ['etc', 'hosts'], '/etc/hosts'],
+  ['/', [], '/'],
+]) {
+  paths(`${root} + ${JSON.stringify(segments)}`, () => assert.is(web.pathUnderRoot(root, segments), expected));
+}
+paths('one stat per path per turn of the event loop; the next turn looks again', async () => {
+  const asked = [];
+  const answers = { '/a': { ino: 1 }, '/b': undefined };
+  const look = web.lookOncePerTurn((path) => {
+    asked.push(path);
+    if (path === '/denied') throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+    return answers[path];
+  });
+  assert.equal(look('/a'), { ino: 1 });
+  assert.equal(look('/a'), { ino: 1 });
+  assert.is(look('/b'), 'missing');
+  assert.is(look('/b'), 'missing');
+  assert.is(look('/denied'), 'unknown');
+  assert.equal(asked, ['/a', '/b', '/denied']);
+  // A change made now is seen by the next turn's requests.
+  answers['/a'] = { ino: 2 };
+  assert.equal(look('/a'), { ino: 1 });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(look('/a'), { ino: 2 });
+  assert.equal(asked, ['/a', '/b', '/denied', '/a']);
+});
+paths.run();
 
 const ranges = suite('parseByteRanges: Range headers against a 100-byte file (in the spirit of Go\'s range_test)');
 const R = (...pairs) => pairs.map(([start, end]) => ({ start, end }));

@@ -148,10 +148,15 @@ export function startProgram(command, args, { ready = /Listening on|Ready to ser
       child.kill('SIGKILL');
       reject(new Error(`${command} not ready after ${timeoutMs} ms; stderr: ${output.stderr}`));
     }, timeoutMs);
+    let isReady = false;
     child.stdout.on('data', (c) => {
       output.stdout += c;
+      // Once ready, only kept: testing the whole output again for every chunk of a server's log
+      // (the bench reads megabytes of it) would cost this process more than the server.
+      if (isReady) return;
       // Only whole lines count: a ready line may arrive in pieces ("Listening on", " 4242\n").
       if (ready.test(output.stdout.slice(0, output.stdout.lastIndexOf('\n') + 1))) {
+        isReady = true;
         clearTimeout(timer);
         resolve({ child, output, exit: exitPromise, isRunning: () => exited === null, stop: () => stop(child, exitPromise) });
       }

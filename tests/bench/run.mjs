@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, pinnedNodeVersion, root, rssMiB, runOnPinnedRuntime, sleep, startProgram } from '../helpers.mjs';
+import { PROGRAMS, bin, freePort, pinnedNodeVersion, root, rssMiB, runOnPinnedRuntime, sleep, startProgram } from '../helpers.mjs';
 
 runOnPinnedRuntime();
 const SMOKE = process.argv.includes('--smoke');
@@ -195,7 +195,7 @@ function benchSize() {
   results.push({
     title: 'binary size', unit: 'MiB', report: true,
     rows: [
-      ...['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client']
+      ...PROGRAMS
         .filter((p) => existsSync(bin(p)))
         .map((p) => ({ name: `socklab ${p}`, median: mib(bin(p)), text: mib(bin(p)).toFixed(1) })),
       ...(existsSync(SEA_RUNTIME) ? [{ name: `stripped Node ${pinnedNodeVersion} runtime`, median: mib(SEA_RUNTIME), text: mib(SEA_RUNTIME).toFixed(1) }] : []),

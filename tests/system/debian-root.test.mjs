@@ -10,14 +10,13 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, bin, buildNode as node, findCommand, freePort, isRunning, patternBytes, pinnedNodeVersion, root, run, startProgram, testNeeding, version } from '../helpers.mjs';
+import { PROGRAMS, ROOT, bin, buildNode as node, findCommand, freePort, isRunning, patternBytes, pinnedNodeVersion, root, run, startProgram, testNeeding, version } from '../helpers.mjs';
 
 /** The newest glibc a binary may need; README promises this floor (Node 24's own, from its build host). */
 const GLIBC_FLOOR = '2.28';
 /** libstdc++'s symbol version floor that goes with it (GCC 5.1 and later). */
 const GLIBCXX_FLOOR = '3.4.21';
 const SUITES = ['bullseye', 'bookworm']; // oldest first: the older the root, the more it proves
-const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client', 'web-server', 'http-client'];
 const cache = join(root, '.test-cache');
 
 const versionKey = (v) => v.split('.').map((n) => n.padStart(4, '0')).join('.');

@@ -342,6 +342,29 @@ test('--idle-timeout closes a silent connection; the log says the server closed 
   }
 });
 
+test('--idle-timeout keeps a client that sends a little at a time, each pause shorter than the timeout', async () => {
+  const p = await freePort();
+  const short = await startProgram('tcp-server', ['--idle-timeout', '0.5', '127.0.0.1', String(p)]);
+  try {
+    const s = net.connect(p, '127.0.0.1');
+    await new Promise((resolve, reject) => { s.once('connect', resolve); s.once('error', reject); });
+    let replies = '';
+    let closed = false;
+    s.on('data', (c) => { replies += c; });
+    s.on('close', () => { closed = true; });
+    // 1.6 s in all, three times the timeout, one letter every 0.2 s.
+    for (const letter of 'abcdefgh') {
+      s.write(letter);
+      await sleep(200);
+      assert.not.ok(closed, `closed after "${replies}": an active connection was taken for idle`);
+    }
+    assert.is(replies, 'ABCDEFGH');
+    s.destroy();
+  } finally {
+    await short.stop();
+  }
+});
+
 test('a reader that closes tcp-server\'s stdout (| head) does not stop it: it says so once and serves on', async () => {
   const p = await freePort();
   const child = spawn(bin('tcp-server'), ['127.0.0.1', String(p)], { stdio: ['ignore', 'pipe', 'pipe'] });

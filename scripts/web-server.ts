@@ -364,11 +364,13 @@ export type Looked = fs.Stats | 'missing' | 'unknown';
 export type PathLook = (path: string) => Looked;
 
 /**
- * stat(2) of a path, taken at most once per turn of the event loop: the requests read in one
- * turn were all in the kernel's buffers when that turn began, so one look serves them all, and
- * every request read in a later turn sees any change made before it was sent. Under load a turn
- * holds tens of requests; a stat per request was ~25% of web-server's busy time for a cached
- * 1 KiB GET and for a 404 (--cpu-prof, wrk -t1 -c50 on loopback).
+ * stat(2) of a path, taken at most once per turn of the event loop: the requests read in one turn
+ * share one look, and every request read in a later turn looks again. So a file changed while a
+ * turn runs may be answered as it was until that turn ends (milliseconds under load: libuv reads
+ * each ready socket after epoll_wait, and polls again without blocking when 1024 were ready);
+ * a request sent after a change and read in a later turn always sees it. Under load a turn holds
+ * tens of requests; a stat per request was ~25% of web-server's busy time for a cached 1 KiB GET
+ * and for a 404 (--cpu-prof, wrk -t1 -c50 on loopback).
  */
 export function lookOncePerTurn(stat: (path: string) => fs.Stats | undefined = statOrUndefined): PathLook {
   let looked = new Map<string, Looked>();

@@ -513,10 +513,12 @@ export function factsOf(path: string, stats: fs.Stats): FileFacts {
  * node:http reads the object and does not change it.
  */
 function wholeFileHead(facts: FileFacts): http.OutgoingHttpHeaders {
-  return {
-    'Content-Type': facts.contentType, 'Content-Length': facts.size,
-    ETag: facts.etag, 'Last-Modified': facts.lastModified, 'Accept-Ranges': 'bytes',
-  };
+  return { 'Content-Type': facts.contentType, 'Content-Length': facts.size, ...validatorsOf(facts) };
+}
+
+/** What every 200 and 206 says about the file's version, and that ranges may be asked for. */
+function validatorsOf(facts: FileFacts): http.OutgoingHttpHeaders {
+  return { ETag: facts.etag, 'Last-Modified': facts.lastModified, 'Accept-Ranges': 'bytes' };
 }
 
 /**
@@ -622,7 +624,6 @@ function answerHead(ex: Exchange, facts: FileFacts): BodyPlan | undefined {
       { 'Content-Range': `bytes */${facts.size}` });
     return undefined;
   }
-  const validators = { ETag: facts.etag, 'Last-Modified': facts.lastModified, 'Accept-Ranges': 'bytes' };
   let plan: BodyPlan;
   if (ranges === undefined) {
     plan = { parts: [{ head: EMPTY, start: 0, end: facts.size - 1 }], tail: EMPTY };
@@ -631,7 +632,7 @@ function answerHead(ex: Exchange, facts: FileFacts): BodyPlan | undefined {
     const [{ start, end }] = ranges;
     plan = { parts: [{ head: EMPTY, start, end }], tail: EMPTY };
     writeHead(ex, 206, {
-      'Content-Type': facts.contentType, 'Content-Length': end - start + 1, ...validators,
+      'Content-Type': facts.contentType, 'Content-Length': end - start + 1, ...validatorsOf(facts),
       'Content-Range': `bytes ${start}-${end}/${facts.size}`,
     });
   } else {
@@ -639,7 +640,7 @@ function answerHead(ex: Exchange, facts: FileFacts): BodyPlan | undefined {
     const length = plan.parts.reduce((sum, p) => sum + p.head.length + p.end - p.start + 1, plan.tail.length);
     writeHead(ex, 206, {
       'Content-Type': `multipart/byteranges; boundary=${plan.tail.toString('latin1').slice(4, -4)}`,
-      'Content-Length': length, ...validators,
+      'Content-Length': length, ...validatorsOf(facts),
     });
   }
   if (req.method === 'HEAD' || facts.size === 0) {

@@ -69,7 +69,7 @@ export const CHECK_IDS = {
 /** The handout's sample sentence ("Input lowercase sentence hello, welcome"). */
 export const SAMPLE = Buffer.from('hello, welcome');
 /** Upper case, digits, the handout's &*! and two letters beyond a-z that str.upper() would change. */
-export const MIXED = Buffer.from('Hello, World! ABC xyz 0123 &*! café straße');
+export const MIXED = Buffer.from('Hello, World! ABC xyz 0123 &*! café straße\n');
 export const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 /** Longer than the handout's recv(1024) and than one 1460-byte segment. */
 export const LONG_MESSAGE = Buffer.from('the quick brown fox jumps over the lazy dog; '.repeat(67).slice(0, 3000));
@@ -212,11 +212,35 @@ export function replyByRule(sent: Buffer, rule?: LetterRule): Buffer | undefined
   }
 }
 
-/** The rule a wrong reply shows, if it is one of the classic ones. */
+/** The rule a wrong reply shows, if it is one of the classic ones (with or without a strip() of the ends). */
 export function letterRuleOf(sent: Buffer, reply: Buffer): LetterRule | undefined {
   const shape = classifyReply(sent, reply);
-  return shape === 'unchanged' || shape === 'lowercased' || shape === 'swapcase' || shape === 'str-upper' ? shape : undefined;
+  if (shape === 'unchanged' || shape === 'lowercased' || shape === 'swapcase' || shape === 'str-upper') return shape;
+  return strippedBy(sent, reply)?.rule;
 }
+
+/** Python's bytes.strip(): the ASCII whitespace at both ends goes. */
+function stripAscii(bytes: Buffer): Buffer {
+  let start = 0;
+  let end = bytes.length;
+  const space = (b: number | undefined) => b === 0x20 || (b !== undefined && b >= 0x09 && b <= 0x0d);
+  while (start < end && space(bytes[start])) start++;
+  while (end > start && space(bytes[end - 1])) end--;
+  return bytes.subarray(start, end);
+}
+
+/** The reply is what a rule gives, with the whitespace at its ends removed: strip() (from the Python docs' socketserver example). */
+function strippedBy(sent: Buffer, reply: Buffer): { rule: LetterRule | undefined } | undefined {
+  for (const rule of [undefined, 'swapcase', 'lowercased', 'unchanged', 'str-upper'] as const) {
+    const whole = replyByRule(sent, rule);
+    if (whole && !whole.equals(reply) && stripAscii(whole).equals(reply)) return { rule };
+  }
+  return undefined;
+}
+
+const RULE_WORDS: Record<LetterRule, string> = {
+  unchanged: 'left the letters as they were', lowercased: 'lowercased the letters (lower())', swapcase: 'swapped the case of letters (swapcase())', 'str-upper': 'decoded and called str.upper()',
+};
 
 /** The byte offset where two buffers first differ (the shorter one's length if one is a prefix). */
 export function firstDifference(a: Buffer, b: Buffer): number {
@@ -234,7 +258,7 @@ function fromDifference(sent: Buffer, reply: Buffer): string {
 
 /** A recv() buffer size a student would write (the handout reads 1024). */
 function looksLikeBufferSize(n: number): boolean {
-  return n >= 64 && ((n & (n - 1)) === 0 || n % 1000 === 0);
+  return [512, 1000, 1024, 2000, 2048, 4000, 4096, 8192].includes(n);
 }
 
 /** How an exchange ended, as the end of a "what it did" sentence. */
@@ -280,6 +304,12 @@ function explainReply(sent: Buffer, outcome: TcpOutcome | { reply: Buffer; ended
     return { did: `${ended === 'reset' ? 'reset' : 'closed'} the connection without sending anything back for ${how}.`,
       change: 'send the reply before close().', cause: `no-reply:${ended ?? 'closed'}`,
       guess: 'Possible causes: an exception ended the handler before it sent (run the server in a terminal, or let lab-check start it with --run, to see the traceback), or it closes before sending.' };
+  }
+  const stripped = strippedBy(sent, reply);
+  if (stripped) {
+    return { did: `removed the whitespace at the ends (strip())${stripped.rule ? ` and ${RULE_WORDS[stripped.rule]}` : ''}: ${fromDifference(sent, reply)}.`,
+      change: `do not strip(): send back every byte, spaces and line ends included${stripped.rule ? `; and ${stripped.rule === 'swapcase' || stripped.rule === 'lowercased' || stripped.rule === 'unchanged' ? 'use upper()' : 'call upper() on the bytes, without decode()'}` : ''}.`,
+      cause: 'stripped' };
   }
   if (reply.length < expected.length && expected.subarray(0, reply.length).equals(reply)) {
     const loop = 'loop on recv() and send each piece back, until recv() returns b\'\' (the client closed its side); then close().';
@@ -346,12 +376,12 @@ export function judgeSample(outcome: Reply, t = 2): Verdict {
 
 export function judgeOnlyAToZ(outcome: Reply, t = 2, rule?: LetterRule): Verdict {
   if (outcome.ended !== 'too-much') {
-    if (outcome.reply.equals(labUppercase(MIXED))) return pass('only a-z changed: upper case, digits, &*!, é and ß came back byte for byte.');
+    if (outcome.reply.equals(labUppercase(MIXED))) return pass('only a-z changed: upper case, digits, &*!, é, ß and the line end came back byte for byte.');
     // An echo keeps every other byte as it is: that is this check's property; a-z is the sample's.
-    if (rule === 'unchanged' && outcome.reply.equals(MIXED)) return pass('upper case, digits, &*!, é and ß came back byte for byte (a-z did not change either: see sample).');
+    if (rule === 'unchanged' && outcome.reply.equals(MIXED)) return pass('upper case, digits, &*!, é, ß and the line end came back byte for byte (a-z did not change either: see sample).');
   }
-  const { did, change, cause, guess } = explainReply(MIXED, outcome, 'a message mixing upper case, digits, &*!, é and ß', t);
-  return problem('fail', summaryOf('a message mixing upper case, digits, &*!, é and ß', outcome, 'a message mixing upper case, digits, &*!, é and ß came back with more than a-z changed.'), did, change, cause, guess);
+  const { did, change, cause, guess } = explainReply(MIXED, outcome, 'a message mixing upper case, digits, &*!, é, ß and a line end', t);
+  return problem('fail', summaryOf('a message mixing upper case, digits, &*!, é, ß and a line end', outcome, 'a message mixing upper case, digits, &*!, é, ß and a line end came back with more than a-z changed.'), did, change, cause, guess);
 }
 
 export function judgeBinarySafe(outcome: Reply, t = 2, rule?: LetterRule): Verdict {
@@ -387,13 +417,26 @@ export function judgeLongMessage(outcome: TcpOutcome, t = 2, rule?: LetterRule):
   return problem('fail', summaryOf(`a ${LONG_MESSAGE.length}-byte message`, outcome, `a ${LONG_MESSAGE.length}-byte message came back wrong.`), did, change, cause, guess);
 }
 
-/** A message sent in two parts SPLIT_GAP_MS apart: the first part is `first` bytes of `sent`. */
-export function judgeSplitMessage(outcome: TcpOutcome, sent: Buffer, first: number, t = 2, rule?: LetterRule): Verdict {
+/**
+ * A message sent in two parts SPLIT_GAP_MS apart: the first part is `first` bytes of `sent`.
+ * `added`: bytes the sample check saw added after its reply; added after each part here, they
+ * are that check's mistake, not this one's.
+ */
+export function judgeSplitMessage(outcome: TcpOutcome, sent: Buffer, first: number, t = 2, rule?: LetterRule, added?: Buffer): Verdict {
   const expected = replyByRule(sent, rule) ?? labUppercase(sent);
+  if (added && added.length >= 4 && outcome.reply.includes(added)) {
+    const without = Buffer.from(outcome.reply.toString('latin1').split(added.toString('latin1')).join(''), 'latin1');
+    if (without.equals(expected) || without.equals(expected.subarray(0, first))) {
+      return problem('fail', 'the same bytes were added after each reply here too.', `sent ${showBytes(added, 24)} after each part's reply.`,
+        'send back exactly the transformed bytes, nothing added.', 'longer');
+    }
+  }
   if (outcome.ended !== 'too-much' && outcome.reply.equals(expected)) {
     return pass(`a message sent in two segments ${SPLIT_GAP_MS} ms apart came back whole${rule ? RULE_NOTE(rule) : ''}.`);
   }
-  if (outcome.reply.equals(expected.subarray(0, first)) && outcome.ended !== 'too-much') {
+  // The first segment, whole or strip()ped of its trailing space: answered, the second not.
+  const firstOnly = outcome.reply.equals(expected.subarray(0, first)) || (outcome.reply.length > 0 && outcome.reply.equals(stripAscii(expected.subarray(0, first))));
+  if (firstOnly && outcome.ended !== 'too-much') {
     return problem('warn', `only the first of two segments (${SPLIT_GAP_MS} ms apart) came back.`,
       `answered ${showBytes(outcome.reply)} for the first segment and ${outcome.ended === 'silent' ? 'ignored' : 'closed before'} the second: ` +
       'it reads once with recv() (so does the handout\'s TCPServer.py). TCP is a byte stream: one send() may arrive as several recv()s.',
@@ -405,6 +448,13 @@ export function judgeSplitMessage(outcome: TcpOutcome, sent: Buffer, first: numb
 
 export function judgeHalfClose(outcome: TcpOutcome, t = 2, rule?: LetterRule): Verdict {
   const expected = replyByRule(SAMPLE, rule) ?? labUppercase(SAMPLE);
+  if (outcome.reply.equals(expected) && outcome.finSent && outcome.ended === 'enough') {
+    // The reply came, and after the client's FIN the server kept its side open: recv() returned b'' and nothing closed.
+    return problem('fail', `the reply came, but the server never closed the connection after the client's FIN (waited ${t} s).`,
+      'sent the reply and kept its side open after the client had sent FIN: its recv() returned b\'\' and it did not close(). A client that reads until the end ' +
+      '(tcp-client, or recv() in a loop) waits for ever, and the server keeps one socket per client.',
+      'when recv() returns b\'\' the client has finished: leave the loop and connectionSocket.close() (a with block does it).', 'never-closes');
+  }
   if (outcome.ended !== 'too-much' && outcome.reply.equals(expected)) {
     return pass(outcome.finSent === false
       ? 'the reply came before the client\'s FIN (shutdown(SHUT_WR)) was due: this server does not wait for it.'
@@ -516,8 +566,11 @@ export function judgeUdpReply(outcome: UdpOutcome, t: number, bound = false): Ve
         : 'stayed silent. UDP is connectionless (handout Q2): the client gets no error when nothing listens, the port is wrong, or the datagram is lost.',
       'answer each datagram to the address it came from: message, clientAddress = serverSocket.recvfrom(2048); serverSocket.sendto(reply, clientAddress).', 'no-reply:udp');
   }
-  const verdict = judgeSample({ reply }, t);
+  const verdict = inUdpWords(judgeSample({ reply }, t));
   const loss = lossOf(outcome);
+  if (verdict.status !== 'pass' && loss && !outcome.refused && verdict.did && verdict.change) {
+    return problem('fail', verdict.summary, `${verdict.did} Besides, ${loss}: the server drops datagrams itself (on loopback none is lost at this rate).`, verdict.change, verdict.cause, verdict.guess);
+  }
   if (verdict.status !== 'pass' || !loss || outcome.refused) return verdict;
   // On loopback the kernel loses nothing at this rate: the server chose not to answer.
   return problem('warn', `the replies were right, but ${loss}.`,
@@ -525,6 +578,12 @@ export function judgeUdpReply(outcome: UdpOutcome, t: number, bound = false): Ve
     'dropped the rest itself (as the pinger lab\'s server does on purpose, with random.randint(0, 10) < 4), or it was too busy to read them.',
     'answer every datagram: this lab\'s server has no reason to drop any (if it is the pinger lab\'s server, that is its job: check it against that lab instead).',
     'udp-drops');
+}
+
+/** A verdict written for TCP, in UDP's words: recvfrom() and sendto(), datagrams. */
+function inUdpWords(verdict: Verdict): Verdict {
+  const words = (text?: string) => text?.replace(/\brecv\(\)/g, 'recvfrom()').replace(/\bsend\(/g, 'sendto(');
+  return { ...verdict, summary: words(verdict.summary)!, detail: words(verdict.detail)!, did: words(verdict.did), change: words(verdict.change), guess: words(verdict.guess) };
 }
 
 /** A UDP probe's verdict from its copies: the common reply judged as `judge` does; no reply at all said once. */
@@ -536,17 +595,17 @@ export function judgeUdpProbe(outcome: UdpOutcome, what: string, judge: (reply: 
       'answer every datagram with serverSocket.sendto(reply, clientAddress).', 'no-reply:udp',
       'Run the server in a terminal (or with --run) to see whether an exception ended it.');
   }
-  return judge({ reply });
+  return inUdpWords(judge({ reply }));
 }
 
-export function judgeLargeDatagram(reply: Buffer | undefined): Verdict {
-  const expected = labUppercase(LARGE_DATAGRAM);
-  if (reply?.equals(expected)) return pass(`a ${LARGE_DATAGRAM.length}-byte datagram came back whole.`);
+export function judgeLargeDatagram(reply: Buffer | undefined, rule?: LetterRule): Verdict {
+  const expected = replyByRule(LARGE_DATAGRAM, rule) ?? labUppercase(LARGE_DATAGRAM);
+  if (reply?.equals(expected)) return pass(`a ${LARGE_DATAGRAM.length}-byte datagram came back whole${rule ? RULE_NOTE(rule) : ''}.`);
   if (reply === undefined) {
     return problem('fail', `a ${LARGE_DATAGRAM.length}-byte datagram got no reply.`, 'stayed silent.',
       'answer every datagram, whatever its size; one datagram carries up to 65507 bytes over IPv4.', 'no-reply:udp');
   }
-  if (classifyReply(LARGE_DATAGRAM, reply) === 'cut-short') {
+  if (reply.length < expected.length && expected.subarray(0, reply.length).equals(reply)) {
     return problem('warn', `only ${reply.length} of ${LARGE_DATAGRAM.length} bytes came back: the datagram was cut.`,
       `reads with recvfrom(${reply.length}), and the kernel discards the rest of a longer datagram (the handout's UDPServer.py reads 2048).`,
       'read with a buffer as large as a datagram can be: recvfrom(65535).', 'datagram-cut');
@@ -573,19 +632,21 @@ export interface ReplyToSenderObservation {
   witness?: { address: string; port: number; received: Datagram[] };
 }
 
-export function judgeReplyToSender(seen: ReplyToSenderObservation): Verdict {
+export function judgeReplyToSender(seen: ReplyToSenderObservation, rule?: LetterRule): Verdict {
   const fromServer = (d: Datagram) => d.from.port === seen.server.port;
+  // Each client's own reply, by the letter rule the earlier checks showed (an echo is judged there).
+  const replyTo = (sent: Buffer) => replyByRule(sent, rule) ?? labUppercase(sent);
   const problems: string[] = [];
   let wrongSource: Datagram | undefined;
   const name = (c: { address: string; port: number }) => `the client at ${formatEndpoint(c.address, c.port)}`;
   for (const client of seen.clients) {
-    const own = client.received.find((d) => d.data.equals(labUppercase(client.sent)));
-    const others = seen.clients.filter((c) => c !== client).find((c) => client.received.some((d) => d.data.equals(labUppercase(c.sent))));
+    const own = client.received.find((d) => d.data.equals(replyTo(client.sent)));
+    const others = seen.clients.filter((c) => c !== client).find((c) => client.received.some((d) => d.data.equals(replyTo(c.sent))));
     if (!own) problems.push(`${name(client)} got no reply to ${showBytes(client.sent)}`);
     else if (!fromServer(own)) wrongSource = own;
     if (others) problems.push(`${name(client)} also got the reply meant for ${name(others)}`);
   }
-  const misdirected = seen.witness?.received.find((d) => seen.clients.some((c) => d.data.equals(labUppercase(c.sent))));
+  const misdirected = seen.witness?.received.find((d) => seen.clients.some((c) => d.data.equals(replyTo(c.sent))));
   if (problems.length === 0 && !wrongSource) {
     return pass(`${seen.clients.length} clients (${seen.clients.map((c) => formatEndpoint(c.address, c.port)).join(', ')}) each got their own reply, at their own address and port.`);
   }
@@ -743,7 +804,15 @@ function noAnswer(path: string, response: HttpResponse | undefined, t: number): 
   return undefined;
 }
 
-export function judgeStatusLine(path: string, response: HttpResponse, t: number): Verdict {
+/** The status line runs straight into the file (sent with no line end and no empty line): there is no head to judge. */
+function statusIntoBody(response: HttpResponse, local: Buffer | undefined): boolean {
+  if (!local || local.length < 8) return false;
+  const start = local.subarray(0, 16).toString('latin1');
+  return response.statusLine.includes(start.split('\n')[0]) && response.statusLine.length > start.split('\n')[0].length;
+}
+const NOT_JUDGED_STATUS = (): Verdict => skip('not judged: the status line runs into the body, so there is no head (see status-line).');
+
+export function judgeStatusLine(path: string, response: HttpResponse, t: number, local?: Buffer): Verdict {
   const none = noAnswer(path, response, t);
   if (none) {
     return problem('fail', `no status line came back for GET ${path}.`, `${none}.`, 'send a status line first: "HTTP/1.1 200 OK\\r\\n".', none.includes('without') ? 'no-reply:closed' : 'no-reply:silent');
@@ -754,7 +823,18 @@ export function judgeStatusLine(path: string, response: HttpResponse, t: number)
   }
   const line = response.statusLine;
   const endedByCrlf = response.raw.includes(Buffer.from(`${line}\r\n`, 'latin1'));
+  if (statusIntoBody(response, local)) {
+    const head = line.slice(0, line.indexOf(local!.subarray(0, 16).toString('latin1').split('\n')[0]));
+    return problem('fail', `the status line runs straight into the file: no line end and no empty line after ${showLine(head)}.`,
+      `sent ${showLine(head)} and then the file's bytes at once, so a client reads the first line of the file as part of the status line, and finds no end of the head.`,
+      'end the status line with "\\r\\n" and the head with an empty line: send "HTTP/1.1 200 OK\\r\\n\\r\\n" before the file.', 'status-into-body');
+  }
   if (isValidStatusLine(line) && endedByCrlf && response.status === 200) return pass(`GET ${path} was answered ${showLine(line)}.`);
+  if (isValidStatusLine(line) && response.status === 200 && response.raw.includes(Buffer.from(`${line}\n`, 'latin1'))) {
+    return problem('fail', `the status line ends with a bare LF, not CRLF: ${showLine(`${line}\n`)}.`,
+      'ended the status line with "\\n" only. RFC 9112 asks for CRLF; browsers accept a bare LF, many other clients (and proxies) do not.',
+      'end every line of the head with "\\r\\n": "HTTP/1.1 200 OK\\r\\n".', 'bare-lf');
+  }
   if (response.status !== undefined && response.status !== 200) {
     return problem('fail', `GET ${path} was answered with status ${response.status}, not 200.`, `answered ${showLine(line)}.`,
       `check that the file exists where the server looks (filename[1:] is relative to the folder the server was started in).`, 'status-not-200');
@@ -773,20 +853,22 @@ export function judgeStatusLine(path: string, response: HttpResponse, t: number)
     'begin with exactly "HTTP/1.1 200 OK\\r\\n": version, space, status code, space, reason phrase, CR LF.', 'status-line-form');
 }
 
-export function judgeHeadersEnd(response: HttpResponse, path = '/', t = 2): Verdict {
+export function judgeHeadersEnd(response: HttpResponse, path = '/', t = 2, local?: Buffer): Verdict {
   if (response.raw.length === 0 || !response.raw.includes('\n')) return skip('not judged: there was no whole status line (see status-line).');
+  if (statusIntoBody(response, local)) return NOT_JUDGED_STATUS();
   if (response.headEnd === 'crlf') return pass('the header lines end with an empty line (CRLF CRLF).');
   if (headCut(response)) return answerCut(response, path, t) ?? NOT_JUDGED_HEAD();
   if (response.headEnd === 'lf') {
     return problem('fail', 'the header lines end with LF LF, not CRLF CRLF.', 'ends its lines with "\\n" only.',
-      'end every header line with "\\r\\n", and the head with an empty line: "...\\r\\n\\r\\n".', 'head-lf');
+      'end every header line with "\\r\\n", and the head with an empty line: "...\\r\\n\\r\\n".', 'bare-lf');
   }
   return problem('fail', 'no empty line ends the header lines: a browser reads the body as more header lines.',
     'sent the body straight after the header lines.', 'send "\\r\\n" once more after the last header line, so the head ends with "\\r\\n\\r\\n".', 'head-no-end');
 }
 
-export function judgeContentType(path: string, response: HttpResponse): Verdict {
+export function judgeContentType(path: string, response: HttpResponse, local?: Buffer): Verdict {
   if (response.raw.length === 0) return skip('not judged: there was no answer (see status-line).');
+  if (statusIntoBody(response, local)) return NOT_JUDGED_STATUS();
   if (headCut(response)) return NOT_JUDGED_HEAD();
   const type = response.headers.get('content-type');
   const expected = mimeLookup(path.split('?')[0]);
@@ -800,8 +882,9 @@ export function judgeContentType(path: string, response: HttpResponse): Verdict 
     `choose the type from the file's extension (mimetypes.guess_type(filename)): ${expected} here.`, 'wrong-content-type');
 }
 
-export function judgeContentLength(response: HttpResponse, t = 2): Verdict {
+export function judgeContentLength(response: HttpResponse, t = 2, local?: Buffer): Verdict {
   if (response.raw.length === 0) return skip('not judged: there was no answer (see status-line).');
+  if (statusIntoBody(response, local)) return NOT_JUDGED_STATUS();
   if (headCut(response)) return NOT_JUDGED_HEAD();
   if (response.ended === 'too-much' || response.ended === 'too-slow') return skip('not judged: the body never came whole (see body).');
   const declared = response.headers.get('content-length');
@@ -824,6 +907,12 @@ export function judgeContentLength(response: HttpResponse, t = 2): Verdict {
   const length = Number(declared);
   if (response.body.length === length) return pass(`Content-Length: ${length} matches the ${length}-byte body.`);
   const chars = response.body.toString('utf8').length;
+  const fileChars = local?.toString('utf8').length;
+  if (local && fileChars === length && fileChars !== local.length && response.body.length !== length) {
+    return problem('fail', `Content-Length says ${length}, the file's number of characters; the file has ${local.length} bytes, and the body ${response.body.length}.`,
+      `counted characters (len() of a str), not bytes: letters like é take 2 bytes in UTF-8.`,
+      'compute Content-Length from the bytes you send: read the file with open(name, "rb") and use len(data).', 'wrong-content-length');
+  }
   const characters = chars === length && chars !== response.body.length;
   return problem('fail', `Content-Length says ${length} but the body ${response.closed || response.body.length > length ? 'has' : 'had, when the server went silent,'} ${response.body.length} bytes.`,
     characters ? `counted characters (len() of a str), not bytes: the body has ${chars} characters in ${response.body.length} bytes (letters like é take 2 bytes in UTF-8).`
@@ -849,6 +938,7 @@ function otherFile(body: Buffer, files: { name: string; bytes?: Buffer }[]): str
 
 export function judgeBody(response: HttpResponse, local: Buffer | undefined, localName?: string, path = '/', t = 2): Verdict {
   if (response.raw.length === 0) return skip('not judged: there was no answer (see status-line).');
+  if (statusIntoBody(response, local)) return NOT_JUDGED_STATUS();
   if (headCut(response)) return NOT_JUDGED_HEAD();
   const cut = answerCut(response, path, t);
   if (cut) return cut;
@@ -861,22 +951,46 @@ export function judgeBody(response: HttpResponse, local: Buffer | undefined, loc
   const match = bodyMatches(response, local);
   if (match === 'exact') return pass(`the body equals ${name} byte for byte (${local.length} bytes).`);
   if (match === 'length-wrong') return pass(`every byte of ${name} was sent (${local.length} bytes), under a wrong Content-Length: see content-length.`);
-  if (body.length > local.length && body.subarray(0, local.length).equals(local)) {
-    const extra = body.subarray(local.length);
-    return problem('fail', `the body has ${extra.length} bytes more than ${name}: ${showBytes(extra)} at the end.`,
-      `sent the file and then ${showBytes(extra)}${extra.equals(Buffer.from('\r\n')) ? ' (the book\'s skeleton ends with connectionSocket.send("\\r\\n".encode()), which adds exactly these)' : ''}.`,
+  return bodyDifference(sentBody(response), local, { what: 'the body', name, closed: response.closed });
+}
+
+/**
+ * What the server sent as the body: up to its close when it closed (so that a wrong Content-Length
+ * stays the content-length check's matter, and bytes past it are seen), else as Content-Length
+ * or the chunks say.
+ */
+function sentBody(response: HttpResponse): Buffer {
+  const chunked = /chunked/i.test(response.headers.get('transfer-encoding') ?? '');
+  return response.closed && !chunked ? response.body : bodyOf(response);
+}
+
+/** How a body that is not the file differs from it, said as far as its bytes show: bytes added, line ends changed, a cut, or where it differs. */
+function bodyDifference(body: Buffer, file: Buffer, { what, name, closed }: { what: string; name: string; closed: boolean }): Verdict {
+  const binary = what !== 'the body';
+  if (body.length > file.length && body.subarray(0, file.length).equals(file)) {
+    const extra = body.subarray(file.length);
+    return problem('fail', `${what} has ${extra.length} bytes more than ${name}: ${showBytes(extra, 24)} at the end.`,
+      `sent the file and then ${showBytes(extra, 24)}${extra.equals(Buffer.from('\r\n')) ? ' (the book\'s skeleton ends with connectionSocket.send("\\r\\n".encode()), which adds exactly these)' : ''}.`,
       'send the file\'s bytes and nothing after them.', 'extra-bytes');
   }
-  if (body.length < local.length && local.subarray(0, body.length).equals(body)) {
-    return problem('fail', `the body is cut short: ${body.length} of ${local.length} bytes.`,
-      `sent only the first ${body.length} bytes, ${response.closed ? 'then closed' : 'then went silent'}.`,
+  const lineEnds = file.includes('\n') && body.equals(Buffer.from(file.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1'));
+  const textMode = lineEnds ? undefined : textModeDamage(file, body);
+  if (lineEnds || textMode) {
+    return problem('fail', `${what} came back changed: ${body.length} bytes for ${file.length}.`,
+      lineEnds ? `turned every line end "\\n" into "\\r\\n": a replace("\\n", "\\r\\n") on the text, or a text-mode write on Windows.` : `read the file as text: ${textMode}.`,
+      'read with open(name, "rb") and send the bytes unchanged: no str in between.', binary ? 'binary-corrupted' : 'body-changed');
+  }
+  if (body.length < file.length && file.subarray(0, body.length).equals(body)) {
+    return problem('fail', `${what} is cut short: ${body.length} of ${file.length} bytes.`,
+      body.length === 0 ? `sent no body, ${closed ? 'then closed' : 'then went silent'}.` : `sent only the first ${body.length} bytes, ${closed ? 'then closed' : 'then went silent'}.`,
       'send the whole file: connectionSocket.sendall(data).', 'body-cut',
       'Possible causes: send() sent only part (sendall() sends every byte), or the server stopped before the rest (an exception: run it in a terminal or with --run to see).');
   }
-  const at = firstDifference(local, body);
-  return problem('fail', `the body differs from ${name} from byte ${at} on.`,
-    `sent ${showBytes(body.subarray(at), 24)} where the file has ${showBytes(local.subarray(at), 24)} (${body.length} bytes for ${local.length}).`,
-    'send the file\'s bytes unchanged: open(name, "rb"), read(), sendall().', 'body-differs');
+  const at = firstDifference(file, body);
+  return problem('fail', `${what} differs from ${name} from byte ${at} on.`,
+    `sent ${showBytes(body.subarray(at), 24)} where the file has ${showBytes(file.subarray(at), 24)} (${body.length} bytes for ${file.length}).` +
+    (binary ? ' Reading in text mode and encoding the str again (or decode(errors=...)) does not give the same bytes back; nor does sending a str.' : ''),
+    'send the file\'s bytes unchanged: open(name, "rb"), read(), sendall().', binary ? 'binary-corrupted' : 'body-differs');
 }
 
 /**
@@ -910,28 +1024,14 @@ function judgeBinaryBytes(path: string, response: HttpResponse, local: Buffer | 
   const match = bodyMatches(response, local);
   if (match === 'exact') return pass(`a binary file (${path}) came back byte-exact (${local.length} bytes).`);
   if (match === 'length-wrong') return pass(`every byte of the binary file (${path}) was sent, under a wrong Content-Length: see content-length.`);
-  const how = textModeDamage(local, body);
-  if (how) {
-    return problem('fail', `a binary file (${path}) came back changed: ${body.length} bytes for ${local.length}.`,
-      `read the file as text: ${how}.`, 'read with open(name, "rb") and send the bytes unchanged: no str in between.', 'binary-corrupted');
-  }
-  if (body.length < local.length && local.subarray(0, body.length).equals(body)) {
-    return problem('fail', `a binary file (${path}) came back cut short: ${body.length} of ${local.length} bytes.`,
-      `sent only the first ${body.length} bytes, ${response.closed ? 'then closed' : 'then went silent'}.`,
-      'send the whole file: connectionSocket.sendall(data).', 'body-cut',
-      'Possible causes: send() sent only part (sendall() sends every byte), or the server stopped before the rest (an exception: run it in a terminal or with --run to see).');
-  }
-  const other = textFile && otherFile(body, [textFile]);
+  const sent = sentBody(response);
+  const other = textFile && otherFile(sent, [textFile]);
   if (other) {
     return problem('fail', `GET ${path} got the bytes of ${other}, not of the binary file.`,
-      `sent ${other} (${body.length} bytes) for ${path}: the file it sends does not depend on the path asked for.`,
+      `sent ${other} (${sent.length} bytes) for ${path}: the file it sends does not depend on the path asked for.`,
       'take the file name from the request line (message.split()[1], without its leading "/"), and open that file.', 'same-file');
   }
-  const at = firstDifference(local, body);
-  return problem('fail', `a binary file (${path}) came back corrupted: ${body.length} bytes for ${local.length}, different from byte ${at} on.`,
-    `sent ${showBytes(body.subarray(at), 16)} where the file has ${showBytes(local.subarray(at), 16)}. Reading in text mode and encoding the str again ` +
-    '(or decode(errors=...)) does not give the same bytes back; nor does sending a str.',
-    'read with open(name, "rb") and send the bytes unchanged: no str in between.', 'binary-corrupted');
+  return bodyDifference(sent, local, { what: `a binary file (${path})`, name: path, closed: response.closed });
 }
 
 /**
@@ -964,6 +1064,18 @@ export function judgeNotFound(path: string, response: HttpResponse | undefined, 
   const cut = answerCut(response, path, t);
   if (cut) return cut;
   const body = bodyOf(response);
+  const text = response.raw.toString('latin1');
+  const firstLine = text.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  if (response.status === undefined && /^\r?\n/.test(text) && statusCodeOf(firstLine) !== undefined) {
+    return problem('fail', `a missing file got an empty line first, then ${showLine(firstLine)}.`,
+      `began its answer with a line end: a client reads that empty line as the status line, and the answer as broken (${showLine(text.slice(0, 40))} first).`,
+      'begin the answer with the status line itself: "HTTP/1.1 404 Not Found\\r\\n", then the header lines, an empty line and a short page.', 'notfound-head');
+  }
+  if (response.status === 404 && !text.includes('\n')) {
+    return problem('fail', `a missing file got ${showLine(firstLine)} with no line end: the head never ended.`,
+      `sent ${showLine(text)} and closed: no "\\r\\n" after the status line, and no empty line.`,
+      'send "HTTP/1.1 404 Not Found\\r\\n", the header lines, an empty line ("\\r\\n"), and a short page.', 'notfound-head');
+  }
   if (response.status === 404 && body.length > 0) return pass(`a missing file (${path}) got ${showLine(response.statusLine)} with a ${body.length}-byte page.`);
   if (response.status === 404) {
     // A 404 with no body is valid HTTP: the browser shows its own page. A lesson, not a failure.
@@ -980,6 +1092,13 @@ export function judgeNotFound(path: string, response: HttpResponse | undefined, 
 /** Whether two answers are the same: status line and body (a wrong answer given twice is one mistake). */
 export function sameAnswer(a: HttpResponse | undefined, b: HttpResponse | undefined): boolean {
   return a !== undefined && b !== undefined && a.raw.length > 0 && a.statusLine === b.statusLine && bodyOf(a).equals(bodyOf(b));
+}
+
+/** What a normal request got, as the end of "The normal GET /x that followed ...". */
+function whatItGot(response: HttpResponse, t: number): string {
+  if (response.ended === 'refused') return 'was refused';
+  if (response.raw.length === 0) return response.closed ? `got no answer (the connection was ${response.ended === 'reset' ? 'reset' : 'closed'})` : `got no answer in ${t} s`;
+  return `was answered ${showLine(response.statusLine)} with a ${bodyOf(response).length}-byte body`;
 }
 
 function describeAnswer(response: HttpResponse | undefined, t: number): string {
@@ -1019,7 +1138,7 @@ export function judgeBrowserRequest(response: HttpResponse | undefined, first: H
 
 /** The first lines of /etc/passwd, wherever it is served from: "root:x:0:0:...". */
 export function looksLikePasswd(body: Buffer): boolean {
-  return /^root:[^:\n]*:0:0:/m.test(body.toString('latin1'));
+  return /root:[^:\n]*:0:0:/.test(body.toString('latin1'));
 }
 
 /**
@@ -1030,8 +1149,9 @@ export interface TraversalTry { path: string; response: HttpResponse | undefined
 
 function leaks(x: TraversalTry): boolean {
   if (!x.response || x.response.status === 404 || x.response.status === 403) return false;
-  if (!x.secret) return looksLikePasswd(x.response.body);
-  return x.secret.length >= 16 ? x.response.body.includes(x.secret) : bodyOf(x.response).equals(x.secret);
+  // The whole answer is searched: a status line that runs into the body carries the file's first line.
+  if (!x.secret) return looksLikePasswd(x.response.raw);
+  return x.secret.length >= 16 ? x.response.raw.includes(x.secret) : bodyOf(x.response).equals(x.secret);
 }
 
 export function judgeTraversal(tries: TraversalTry[]): Verdict {
@@ -1081,7 +1201,7 @@ export function lastException(output: string): ServerException | undefined {
 function lastPythonException(lines: string[]): ServerException | undefined {
   let start = -1;
   for (let i = lines.length - 1; i >= 0 && start < 0; i--) if (lines[i].startsWith('Traceback (most recent call last):')) start = i;
-  if (start < 0) return undefined;
+  if (start < 0) return pythonSyntaxError(lines);
   let frame: { file: string; line: number; code?: string; own: boolean } | undefined;
   let own: typeof frame;
   let i = start + 1;
@@ -1100,6 +1220,20 @@ function lastPythonException(lines: string[]): ServerException | undefined {
   const thread = /^Exception in thread (.+?):?$/.exec(lines[start - 1] ?? '')?.[1];
   const where = own ?? frame;
   return { type: last[1], message: last[2] ?? '', ...(where ? { file: where.file, line: where.line, code: where.code } : {}), ...(thread ? { thread } : {}) };
+}
+
+/** Python reports a program it cannot read without "Traceback": File "x.py", line N, the line, a caret, then SyntaxError (or IndentationError, TabError). */
+function pythonSyntaxError(lines: string[]): ServerException | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^(SyntaxError|IndentationError|TabError): (.*)$/.exec(lines[i]);
+    if (!m) continue;
+    for (let j = i - 1; j >= 0 && j >= i - 6; j--) {
+      const f = /^\s+File "(.+)", line (\d+)/.exec(lines[j]);
+      if (f) return { type: m[1], message: m[2], file: f[1], line: Number(f[2]), ...(lines[j + 1]?.trim() ? { code: lines[j + 1].trim() } : {}) };
+    }
+    return { type: m[1], message: m[2] };
+  }
+  return undefined;
 }
 
 function lastJavaException(lines: string[]): ServerException | undefined {
@@ -1138,6 +1272,11 @@ export function explainException(ex: ServerException, kind: Kind): { meaning: st
     return file
       ? { meaning: 'the file was read as text (open() without "b"), and its bytes are not UTF-8', change: 'read files in binary mode, open(name, "rb"), and send the bytes as they are (no decode, no encode).' }
       : { meaning: 'decode() met bytes that are not UTF-8 (0x80-0xff)', change: `do not decode(): call upper() on the bytes ${kind === 'udp' ? 'recvfrom()' : 'recv()'} returned (bytes.upper() changes only a-z).` };
+  }
+  if (type === 'TabError' || type === 'IndentationError' || type === 'SyntaxError') {
+    return { meaning: `Python could not read the program at all${type === 'TabError' ? ': it mixes tabs and spaces for indentation, which Python 2 accepted and Python 3 refuses' : ''}`,
+      change: type === 'SyntaxError' ? 'fix the line named (code written for Python 2, such as print "x", needs Python 3\'s print("x")), and start the server in a terminal until it runs.'
+        : 'indent with spaces only (4 per level; your editor can convert tabs), and start the server in a terminal until it runs.' };
   }
   if (type === 'UnicodeEncodeError') return { meaning: 'encode() met a character its codec cannot hold', change: 'encode with UTF-8 (text.encode("utf-8")), or keep the bytes as bytes.' };
   if (type === 'TypeError' && /bytes-like object is required, not 'str'/.test(ex.message)) {
@@ -1262,7 +1401,8 @@ export function concludeChecks(kind: Kind, observations: Observation[]): { check
   for (const owner of obs) {
     if (!owner.end) continue;
     const judges = obs.filter((o) => o.judges === owner.id);
-    const blamed = judges.find((o) => o.verdict.status === 'fail' || o.verdict.status === 'warn');
+    // A WARN (an answer as the handout's) is an answer: the end stays with the exchange's own check.
+    const blamed = judges.find((o) => o.verdict.status === 'fail');
     if (blamed) { blamed.end = owner.end; owner.end = undefined; }
   }
   // The one-client server: a right answer (or a check that needs several clients), then an end
@@ -1274,7 +1414,7 @@ export function concludeChecks(kind: Kind, observations: Observation[]): { check
   const afterRightAnswer: { id: string; end: ServerEnd }[] = [];
   for (const o of obs) {
     if (!o.end) {
-      if (o.exception && (o.verdict.status === 'fail' || o.verdict.status === 'warn')) o.verdict = withException(o.verdict, o.exception, kind);
+      if (o.exception && (o.verdict.status === 'fail' || o.verdict.status === 'warn') && bytesDoNotTell(o.verdict.cause)) o.verdict = withException(o.verdict, o.exception, kind);
       continue;
     }
     if (oneClient && !isCrash(o.end) && o.end.firstClient) {
@@ -1324,12 +1464,22 @@ export function concludeChecks(kind: Kind, observations: Observation[]): { check
   return { checks: results, notes: [] };
 }
 
+/**
+ * Failures whose bytes do not show their cause (nothing came, or it stopped midway): there, an
+ * exception the server printed meanwhile is the evidence. Elsewhere the bytes tell, and a
+ * traceback printed on the side (a thread dying after its answer) is not made the cause.
+ */
+function bytesDoNotTell(cause: string | undefined): boolean {
+  return cause === undefined || cause.startsWith('no-reply:') || ['cut-short', 'body-cut', 'stalled', 'reset-mid', 'first-unanswered', 'second-unanswered', 'binary-none'].includes(cause);
+}
+
 /** The checks that need more than one client: a one-client server fails them by its one mistake. */
 const SEVERAL_CLIENTS = new Set(['concurrent', 'survives', 'reply-to-sender']);
 
 /** Causes that leave a later check nothing of its own to judge: no reply at all, or the same crash. */
 function isSameCause(cause: string): boolean {
-  return cause.startsWith('no-reply:') || cause.startsWith('exception:') || ['too-much', 'too-slow', 'same-file', 'cut-short', 'longer', 'reset-mid', 'stalled'].includes(cause);
+  return cause.startsWith('no-reply:') || cause.startsWith('exception:') ||
+    ['too-much', 'too-slow', 'same-file', 'cut-short', 'longer', 'reset-mid', 'stalled', 'extra-bytes', 'bare-lf'].includes(cause);
 }
 
 /** What a check that failed for an already-failed cause saw again, in a few words. */
@@ -1344,6 +1494,8 @@ function sameCauseAgain(cause: string, ex?: ServerException): string {
   if (cause === 'cut-short') return 'the reply was cut short here too';
   if (cause === 'reset-mid') return 'the answer was cut by a reset here too';
   if (cause === 'stalled') return 'the answer stopped midway here too';
+  if (cause === 'extra-bytes') return 'the same bytes came after the file here too';
+  if (cause === 'bare-lf') return 'the lines end with a bare LF here too';
   if (cause === 'longer') return 'the same bytes were added to the reply here too';
   return 'the same file came back whatever the path asked for';
 }
@@ -1390,6 +1542,8 @@ function withEnd(verdict: Verdict, end: ServerEnd, kind: Kind): Verdict {
 function withException(verdict: Verdict, ex: ServerException, kind: Kind): Verdict {
   const { meaning, change } = explainException(ex, kind);
   const did = `${verdict.did ?? verdict.summary} Meanwhile the server printed an exception${ex.thread ? ` in ${showText(Buffer.from(ex.thread), 40)}` : ''}: ${nameException(ex)}${meaning ? `; ${meaning}` : ''}.`;
+  // An exception whose meaning is known is the cause; any other is evidence beside the check's own reading.
+  if (!meaning) return { ...verdict, detail: renderDetail(did, verdict.change ?? change, verdict.guess), did };
   return { ...verdict, detail: renderDetail(did, change), did, change, guess: undefined, cause: exceptionKey(ex) };
 }
 
@@ -1462,6 +1616,8 @@ interface TcpPlan {
   maxBytes: number;
   /** An HTTP head must end (an empty line) within this many bytes. */
   maxHead?: number;
+  /** Once the reply is complete, wait the step's timeout for the server's FIN (not a moment): its close is being checked. */
+  awaitClose?: boolean;
 }
 
 /** One conversation: connect, send the parts, collect the reply until complete, closed, reset, silent, or over a bound. */
@@ -1529,7 +1685,7 @@ function converse(socket: net.Socket, target: Target, plan: TcpPlan): Promise<Tc
         return finish('too-much');
       }
       // A complete reply still gets a moment for anything extra (a newline, a second copy).
-      waitForMore(plan.complete(reply()) && !sending ? Math.min(100, target.timeoutMs) : target.timeoutMs);
+      waitForMore(plan.complete(reply()) && !sending && !plan.awaitClose ? Math.min(100, target.timeoutMs) : target.timeoutMs);
     });
     socket.on('end', () => { trace('the server closed its side (FIN)'); finish('closed'); });
     socket.on('error', (err) => finish(errorCode(err) === 'ECONNRESET' || errorCode(err) === 'EPIPE' ? 'reset' : 'closed'));
@@ -1553,7 +1709,7 @@ function converse(socket: net.Socket, target: Target, plan: TcpPlan): Promise<Tc
         trace('sent FIN (half-close: nothing more from the client)');
       }
       sending = false;
-      if (!finished) waitForMore(plan.complete(reply()) ? Math.min(100, target.timeoutMs) : target.timeoutMs);
+      if (!finished) waitForMore(plan.complete(reply()) && !plan.awaitClose ? Math.min(100, target.timeoutMs) : target.timeoutMs);
     })();
   });
 }
@@ -1674,7 +1830,7 @@ async function udpSocket(target: Target, connected: boolean, address?: string): 
  * Sends `copies` copies of one datagram and counts the replies. The first copy goes alone (a server
  * that exits after one datagram shows it cleanly), the rest 3 ms apart; then the replies get the
  * per-step timeout, or less once they stop coming (10 times the first one's round trip, at least
- * 250 ms), so that a server that drops copies on purpose costs a moment, not the whole timeout.
+ * 500 ms: a busy machine can hold a server back that long), so that a server that drops copies on purpose costs a moment, not the whole timeout.
  */
 async function askUdp(target: Target, message: Buffer, copies: number): Promise<UdpOutcome> {
   const socket = await udpSocket(target, true);
@@ -1703,7 +1859,7 @@ async function askUdp(target: Target, message: Buffer, copies: number): Promise<
     const roundTrip = replies.length > 0 ? lastReplyAt - started : target.timeoutMs;
     for (let i = 1; i < copies && !refused; i++) { send(); await sleep(3); }
     // No reply to the first copy in the whole timeout: the others get a moment, not the timeout again.
-    const quiet = replies.length > 0 ? Math.min(target.timeoutMs, Math.max(250, 10 * roundTrip)) : Math.min(target.timeoutMs, 250);
+    const quiet = replies.length > 0 ? Math.min(target.timeoutMs, Math.max(500, 10 * roundTrip)) : Math.min(target.timeoutMs, 500);
     const lastSend = Date.now();
     await until(() => replies.length >= sent || refused || Date.now() - Math.max(lastSend, lastReplyAt) >= quiet, target.timeoutMs);
     await sleep(Math.min(50, target.timeoutMs)); // an extra reply (a second copy, a reply to another) may still come
@@ -1718,7 +1874,7 @@ async function askUdp(target: Target, message: Buffer, copies: number): Promise<
  * own message; whatever comes back is kept. A witness socket on 127.0.0.1 at the third client's
  * port catches a reply sent to a fixed 127.0.0.1.
  */
-async function severalClients(target: Target, copies: number): Promise<ReplyToSenderObservation> {
+async function severalClients(target: Target, copies: number, rule?: LetterRule): Promise<ReplyToSenderObservation> {
   const loopback4 = net.isIPv4(target.host) && target.host.startsWith('127.');
   const messages = [Buffer.from('first client, port one'), Buffer.from('second client, port two')];
   const addresses: (string | undefined)[] = [undefined, undefined];
@@ -1756,7 +1912,7 @@ async function severalClients(target: Target, copies: number): Promise<ReplyToSe
       await sleep(3);
     }
   }
-  const answered = (c: (typeof clients)[number]) => c.received.some((d) => d.data.equals(labUppercase(c.sent)));
+  const answered = (c: (typeof clients)[number]) => c.received.some((d) => d.data.equals(replyByRule(c.sent, rule) ?? labUppercase(c.sent)));
   await until(() => clients.every(answered), target.timeoutMs);
   await sleep(Math.min(100, target.timeoutMs)); // a reply to the wrong client may still be on its way
   for (const socket of sockets) socket.close();
@@ -1825,6 +1981,13 @@ async function stopStudentServer(server: StudentServer): Promise<void> {
   signalGroup(pid, 'SIGTERM');
   await until(() => server.exit !== undefined, 1000);
   signalGroup(pid, 'SIGKILL'); // children it left behind (the group outlives its leader)
+  // SIGKILL is delivered, not waited for: on a busy machine a killed process can hold the port a
+  // moment longer, and the next run (or a restart) would find it taken.
+  await until(() => !groupExists(pid), 2000);
+}
+
+function groupExists(pid: number): boolean {
+  try { process.kill(-pid, 0); return true; } catch (err) { return errorCode(err) === 'EPERM'; }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -2023,9 +2186,12 @@ const judged = (of: string, body: CheckBody): Check => ({ body, touchesServer: f
 /** What stops the whole run: nothing listens (exit 69), with the explanation the clients give. */
 class NothingListens extends Error {
   readonly explanation: ExplainedError;
-  constructor(explanation: ExplainedError) {
+  /** What to change, when the evidence says (a traceback before the server listened). */
+  readonly change?: string;
+  constructor(explanation: ExplainedError, change?: string) {
     super(explanation.message);
     this.explanation = explanation;
+    this.change = change;
   }
 }
 
@@ -2164,12 +2330,15 @@ async function startAndWait(session: Session): Promise<void> {
       const output = lastLines(server.output);
       await stopStudentServer(server);
       const what = server.exit ? 'exited before it listened' : `did not listen within ${run.startMs / 1000} s`;
+      const crash = server.exit ? lastException(server.output) : undefined;
       const why = /address already in use/i.test(server.output)
         ? 'The port is still held: by another program, or by a connection of the server\'s last run that the kernel keeps ' +
           'for 60 s (TIME_WAIT); serverSocket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind() lets it bind anyway.'
-        : 'Does it take that port from its command line?';
+        : crash
+          ? `It crashed before it could listen: it raised ${nameException(crash)}${explainException(crash, session.kind).meaning ? `; ${explainException(crash, session.kind).meaning}` : ''}.`
+          : 'Does it take that port from its command line?';
       throw new NothingListens(new ExplainedError(`--run: "${escapeControls(run.command)}" ${what} on ${session.kind === 'udp' ? 'UDP' : 'TCP'} ` +
-        `port ${session.target.port}. ${why} Its output:\n${output || '  | (nothing)'}`, EXIT.unavailable));
+        `port ${session.target.port}. ${why} Its output:\n${output || '  | (nothing)'}`, EXIT.unavailable), crash ? explainException(crash, session.kind).change : undefined);
     }
     await sleep(300);
   }
@@ -2219,6 +2388,8 @@ function tcpChecks(session: Session): Record<string, Check> {
   let first: TcpOutcome = { reply: Buffer.alloc(0), ended: 'silent' };
   // The rule the server's letters follow, once the sample and only-a-z checks have shown a wrong one.
   let rule: LetterRule | undefined;
+  // Bytes the server adds after each reply, as the sample showed them.
+  let added: Buffer | undefined;
   const ask = (parts: Buffer[], fin?: number) => talkTcp(target, replyPlan(parts, fin));
   const splitAt = 7; // "hello, " | "welcome"
   return {
@@ -2235,6 +2406,8 @@ function tcpChecks(session: Session): Record<string, Check> {
     }),
     sample: judged('connect', () => {
       rule = letterRuleOf(SAMPLE, first.reply);
+      const expected = labUppercase(SAMPLE);
+      if (first.reply.length > expected.length && first.reply.subarray(0, expected.length).equals(expected)) added = first.reply.subarray(expected.length);
       return judgeSample(first, t);
     }),
     'only-a-z': probe(async () => {
@@ -2245,8 +2418,8 @@ function tcpChecks(session: Session): Record<string, Check> {
     }),
     'binary-safe': probe(async () => judgeBinarySafe(await ask([ALL_BYTES]), t, rule)),
     'long-message': probe(async () => judgeLongMessage(await ask([LONG_MESSAGE]), t, rule)),
-    'split-message': probe(async () => judgeSplitMessage(await ask([SAMPLE.subarray(0, splitAt), SAMPLE.subarray(splitAt)]), SAMPLE, splitAt, t, rule)),
-    'half-close': probe(async () => judgeHalfClose(await ask([SAMPLE], Math.min(100, target.timeoutMs)), t, rule)),
+    'split-message': probe(async () => judgeSplitMessage(await ask([SAMPLE.subarray(0, splitAt), SAMPLE.subarray(splitAt)]), SAMPLE, splitAt, t, rule, added)),
+    'half-close': probe(async () => judgeHalfClose(await talkTcp(target, { ...replyPlan([SAMPLE], Math.min(100, target.timeoutMs)), awaitClose: true }), t, rule)),
     concurrent: probe(async () => {
       const expectFirst = replyByRule(FIRST_CLIENT_MESSAGE, rule) ?? labUppercase(FIRST_CLIENT_MESSAGE);
       return judgeConcurrent(await twoClientsAtOnce(target, { first: FIRST_CLIENT_MESSAGE, second: SAMPLE, crossed: (r) => r.includes(expectFirst) }), 'message');
@@ -2258,7 +2431,7 @@ function tcpChecks(session: Session): Record<string, Check> {
       // Surviving is answering as before the bad clients: a wrong answer given again is the sample's matter.
       const asBefore = first.reply.length > 0 && outcome.reply.equals(first.reply);
       return judgeSurvives(outcome.reply.equals(expected) || asBefore, 'a client that reset its connection and one that connected and sent nothing',
-        `then ${outcome.ended === 'refused' ? 'refused the normal client\'s connection' : outcome.reply.length ? `answered the normal client ${showBytes(outcome.reply, 30)}` : `gave the normal client no reply (${outcome.ended})`}.`);
+        `The normal client that followed ${outcome.ended === 'refused' ? 'was refused' : outcome.reply.length ? `got ${showBytes(outcome.reply, 30)}` : `got no reply (the connection ${outcome.ended === 'silent' ? 'stayed silent' : `was ${outcome.ended}`})`}.`);
     }),
   };
 }
@@ -2346,15 +2519,15 @@ function udpChecks(session: Session): Record<string, Check> {
     }),
     'only-a-z': probe(async () => {
       const outcome = await ask(MIXED);
-      const verdict = judgeUdpProbe(outcome, 'a message mixing upper case, digits, &*!, é and ß', (r) => judgeOnlyAToZ(r, t, rule), t);
+      const verdict = judgeUdpProbe(outcome, 'a message mixing upper case, digits, &*!, é, ß and a line end', (r) => judgeOnlyAToZ(r, t, rule), t);
       if ((rule === undefined || rule === 'unchanged') && outcome.replies[0]) rule = letterRuleOf(MIXED, outcome.replies[0]) ?? rule;
       return verdict;
     }),
     'binary-safe': probe(async () => judgeUdpProbe(await ask(ALL_BYTES), 'a datagram holding all 256 byte values', (r) => judgeBinarySafe(r, t, rule), t)),
-    'reply-to-sender': probe(async () => judgeReplyToSender(await severalClients(target, UDP_COPIES.probe))),
+    'reply-to-sender': probe(async () => judgeReplyToSender(await severalClients(target, UDP_COPIES.probe, rule), rule)),
     'large-datagram': probe(async () => {
       const outcome = await ask(LARGE_DATAGRAM);
-      return judgeLargeDatagram(outcome.replies.find((r) => r.equals(labUppercase(LARGE_DATAGRAM))) ?? outcome.replies[0]);
+      return inUdpWords(judgeLargeDatagram(outcome.replies.find((r) => r.equals(replyByRule(LARGE_DATAGRAM, rule) ?? labUppercase(LARGE_DATAGRAM))) ?? outcome.replies[0], rule));
     }),
     'empty-datagram': probe(async () => judgeEmptyDatagram((await ask(Buffer.alloc(0))).replies[0])),
     survives: probe(async () => {
@@ -2370,7 +2543,7 @@ function udpChecks(session: Session): Record<string, Check> {
       const outcome = await ask(SAMPLE);
       const expected = replyByRule(SAMPLE, rule) ?? labUppercase(SAMPLE);
       return judgeSurvives(outcome.replies.some((r) => r.equals(expected) || (sampleReply !== undefined && r.equals(sampleReply))), 'a garbage datagram and a client that vanished before its reply',
-        outcome.refused ? 'then its port was closed (ICMP port unreachable).' : `then stayed silent (${outcome.sent} copies of the sample got no reply).`, 'UDP');
+        outcome.refused ? 'Then its port was closed (ICMP port unreachable).' : `Then it stayed silent (${outcome.sent} copies of the sample got no reply).`, 'UDP');
     }),
   };
 }
@@ -2400,10 +2573,10 @@ function webChecks(session: Session, options: WebOptions, secret: Secret | undef
       first = parseHttpResponse(result.reply, result.ended === 'closed' || result.ended === 'reset', result.ended);
       return pass(`a connection to ${formatEndpoint(target.host, target.port)} is accepted.`);
     }),
-    'status-line': judged('connect', () => judgeStatusLine(path, first, t)),
-    'headers-end': judged('connect', () => judgeHeadersEnd(first, path, t)),
-    'content-type': judged('connect', () => judgeContentType(path, first)),
-    'content-length': judged('connect', () => judgeContentLength(first, t)),
+    'status-line': judged('connect', () => judgeStatusLine(path, first, t, options.local)),
+    'headers-end': judged('connect', () => judgeHeadersEnd(first, path, t, options.local)),
+    'content-type': judged('connect', () => judgeContentType(path, first, options.local)),
+    'content-length': judged('connect', () => judgeContentLength(first, t, options.local)),
     body: judged('connect', () => judgeBody(first, options.local, options.localName, path, t)),
     'binary-body': options.binaryPath === undefined
       ? judged('connect', () => skip('not run: give --binary PATH (an image the server serves), and --binary-local FILE to compare it.'))
@@ -2432,7 +2605,9 @@ function webChecks(session: Session, options: WebOptions, secret: Secret | undef
       ];
       const tries: TraversalTry[] = [];
       for (const [i, p] of paths.entries()) {
-        if (i > 0 && !(await stillServing(session))) { tries.push({ ...p, response: undefined }); continue; }
+        // A server that died of a path without answering it dies of the next as well: one death is enough to tell.
+        const died = i > 0 && !(await stillServing(session));
+        if (died || (i > 0 && session.seen.ends.length > 0 && tries[i - 1].response?.raw.length === 0)) { tries.push({ ...p, response: undefined }); continue; }
         tries.push({ ...p, response: await get(p.path) });
       }
       return judgeTraversal(tries);
@@ -2457,7 +2632,7 @@ function webChecks(session: Session, options: WebOptions, secret: Secret | undef
         const cut = answerCut(response, path, t);
         if (cut && !sameAnswer(response, first)) return cut;
         if (!sameAnswer(response, first)) {
-          return judgeSurvives(false, what, `then ${response.ended === 'refused' ? 'refused the next connection' : describeAnswer(response, t)} for a normal GET ${path}, which was answered ${describeAnswer(first, t).replace(/^answered /, '')} before.`);
+          return judgeSurvives(false, what, `The normal GET ${path} that followed ${whatItGot(response, t)}; before, it was answered ${describeAnswer(first, t).replace(/^answered /, '')}.`);
         }
       }
       return judgeSurvives(true, 'an empty request, a garbage request line and a reset');
@@ -2696,9 +2871,9 @@ async function main(): Promise<void> {
     // Nothing to check at all: the report says so (graders get their JSON), and so does the exit status.
     const firstId = CHECK_IDS[kind][0];
     observations.length = 0;
-    observations.push({ id: firstId, verdict: problem('fail', `nothing answers at ${targetName}.`, err.explanation.message, session.run
+    observations.push({ id: firstId, verdict: problem('fail', `nothing answers at ${targetName}.`, err.explanation.message, err.change ?? (session.run
       ? 'make the --run command start the server on that port (try it by hand in a terminal first).'
-      : 'start the server first, and give lab-check the port the server binds.') });
+      : 'start the server first, and give lab-check the port the server binds.')) });
     error = { exit: EXIT.unavailable, message: err.explanation.message };
     exitCode = EXIT.unavailable;
     // The text report says it under its first check; beside JSON, stderr is where a person looks.

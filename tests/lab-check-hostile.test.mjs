@@ -91,16 +91,17 @@ test.after(() => removeTempDirs());
 for (const attack of ATTACKS) {
   test(`${attack.kind} ${attack.mode}: ${attack.fails} FAILs (${attack.says}); bounded in time and memory; nothing left running`, () => {
     const r = results.get(`${attack.kind} ${attack.mode}`);
-    assert.is(r.code, 1, `exit ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
+    const seen = `exit ${r.code} ${r.signal ?? ''}, ${r.seconds.toFixed(1)} s, ${r.peakMiB.toFixed(0)} MiB, left ${r.left}\n${r.stdout.slice(0, 3000)}\n${r.stderr}`;
+    assert.is(r.code, 1, seen);
     const report = JSON.parse(r.stdout);
     const failing = report.checks.find((c) => c.id === attack.fails);
-    assert.is(failing.status, 'fail', JSON.stringify(report.checks, null, 1));
+    assert.is(failing.status, 'fail', seen);
     assert.match(`${failing.summary} ${failing.detail}`, attack.says);
     // One cause, one FAIL: whatever else the attack broke is a SKIP that points back at it.
     for (const c of report.checks.filter((x) => x.status === 'skip')) assert.match(c.summary, /^not judged|^not run/, c.summary);
-    assert.ok(r.seconds < 60, `${r.seconds} s`);
-    assert.ok(r.peakMiB < 200, `${r.peakMiB} MiB`);
-    assert.equal(r.left, [], 'no process of the hostile server outlives lab-check');
+    assert.ok(r.seconds < 60, seen);
+    assert.ok(r.peakMiB < 200, seen);
+    assert.equal(r.left, [], `no process of the hostile server outlives lab-check: ${seen}`);
     assert.not.match(r.stdout.trimEnd(), /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, 'JSON escapes every control character');
   });
 }

@@ -27,7 +27,7 @@ for (const [name, sent, reply, shape] of [
   ['nothing', U('hello'), Buffer.alloc(0), 'empty'],
   ['recv(1024) once', Buffer.alloc(3000, 0x61), Buffer.alloc(1024, 0x41), 'cut-short'],
   ['str.upper(): é -> É, ß -> SS', MIXED, U(MIXED.toString().toUpperCase()), 'str-upper'],
-  ['swapcase() on text', MIXED, U('hELLO, wORLD! abc XYZ 0123 &*! CAFé STRAßE'), 'swapcase'],
+  ['swapcase() on text', MIXED, U('hELLO, wORLD! abc XYZ 0123 &*! CAFé STRAßE\n'), 'swapcase'],
   ['swapcase() on bytes that are not text', B('\xffAb'), B('\xffaB'), 'swapcase'],
   ['an echo', U('hello'), U('hello'), 'unchanged'],
   ['lower()', U('Hi'), U('hi'), 'lowercased'],
@@ -39,7 +39,8 @@ for (const [name, sent, reply, shape] of [
   shapes(name, () => assert.is(lab.classifyReply(sent, reply), shape));
 }
 shapes('letterRuleOf and replyByRule: the rule a wrong reply shows, and what it gives for another message', () => {
-  assert.is(lab.letterRuleOf(MIXED, U('hello, world! abc xyz 0123 &*! café straße')), 'lowercased');
+  assert.is(lab.letterRuleOf(MIXED, U('hello, world! abc xyz 0123 &*! café straße\n')), 'lowercased');
+  assert.is(lab.letterRuleOf(MIXED, U('hELLO, wORLD! abc XYZ 0123 &*! CAFé STRAßE')), 'swapcase', 'a strip() on top is seen through');
   assert.is(lab.letterRuleOf(U('hi'), U('HI\n')), undefined);
   assert.equal(lab.replyByRule(B('Ab\xff'), 'swapcase'), B('aB\xff'));
   assert.is(lab.replyByRule(B('\xff'), 'str-upper'), undefined, 'str.upper() has no answer for bytes that are not text');
@@ -81,8 +82,10 @@ for (const [name, verdict, status, says, never] of [
   ['sample flooded: lab-check stopped reading', () => lab.judgeSample({ reply: U('HELLO, WELCOMEZZZZ'), ended: 'too-much' }), 'fail', 'lab-check stopped reading'],
   ['sample trickled past the deadline', () => lab.judgeSample({ reply: U('HEL'), ended: 'too-slow' }), 'fail', 'it trickles its reply'],
   ['only-a-z str.upper()', () => lab.judgeOnlyAToZ(closed(MIXED.toString().toUpperCase())), 'fail', 'str.upper()'],
-  ['only-a-z swapcase names Task 1 b', () => lab.judgeOnlyAToZ(closed('hELLO, wORLD! abc XYZ 0123 &*! CAFé STRAßE')), 'fail', 'Task 1 b'],
-  ['only-a-z lowercased', () => lab.judgeOnlyAToZ(closed('hello, world! abc xyz 0123 &*! café straße')), 'fail', 'lower()'],
+  ['only-a-z swapcase names Task 1 b', () => lab.judgeOnlyAToZ(closed('hELLO, wORLD! abc XYZ 0123 &*! CAFé STRAßE\n')), 'fail', 'Task 1 b'],
+  ['only-a-z lowercased', () => lab.judgeOnlyAToZ(closed('hello, world! abc xyz 0123 &*! café straße\n')), 'fail', 'lower()'],
+  ['only-a-z strip() and swapcase(): both named', () => lab.judgeOnlyAToZ(closed('hELLO, wORLD! abc XYZ 0123 &*! CAFé STRAßE')), 'fail', 'removed the whitespace at the ends (strip()) and swapped the case'],
+  ['half-close: the reply, but no close after the client\'s FIN', () => lab.judgeHalfClose({ reply: U('HELLO, WELCOME'), ended: 'enough', finSent: true }), 'fail', 'never closed the connection'],
   ['only-a-z after an echoing sample: its own bytes came back', () => lab.judgeOnlyAToZ(closed(MIXED), 2, 'unchanged'), 'pass', 'see sample'],
   ['binary-safe closed empty: UnicodeDecodeError only as a likely cause', () => lab.judgeBinarySafe(none('closed')), 'fail', 'A likely cause: bytes 0x80-0xff'],
   ['binary-safe swapcase after only-a-z showed it: one mistake, one FAIL', () => lab.judgeBinarySafe(closed(lab.replyByRule(lab.ALL_BYTES, 'swapcase')), 2, 'swapcase'), 'pass', 'same rule'],

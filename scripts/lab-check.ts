@@ -410,7 +410,7 @@ export function judgeLongMessage(outcome: TcpOutcome, t = 2, rule?: LetterRule):
   if (got > 0 && got < expected.length && expected.subarray(0, got).equals(outcome.reply) && looksLikeBufferSize(got) && (outcome.ended === 'closed' || outcome.ended === 'reset')) {
     return problem('warn', `only ${got} of ${LONG_MESSAGE.length} bytes came back: the reply was cut short.`,
       `answered the first ${got} bytes and ${outcome.ended === 'reset' ? 'closed with bytes still unread, so the kernel sent RST (a reset)' : 'closed'}: ` +
-      `it reads once, with recv(${got}); the handout's TCPServer.py does the same with recv(1024), which is why this is a warning.`,
+      `it reads once, with recv(${got})${got === 1024 ? ', as the handout\'s TCPServer.py does' : '; the handout\'s TCPServer.py does the same with recv(1024)'}, which is why this is a warning.`,
       'loop: while True: data = recv(1024); if not data: break; send(data.upper()). Then close().', 'reads-once');
   }
   const { did, change, cause, guess } = explainReply(LONG_MESSAGE, outcome, `a ${LONG_MESSAGE.length}-byte message`, t, rule);

@@ -973,6 +973,13 @@ function bodyDifference(body: Buffer, file: Buffer, { what, name, closed }: { wh
       `sent the file and then ${showBytes(extra, 24)}${extra.equals(Buffer.from('\r\n')) ? ' (the book\'s skeleton ends with connectionSocket.send("\\r\\n".encode()), which adds exactly these)' : ''}.`,
       'send the file\'s bytes and nothing after them.', 'extra-bytes');
   }
+  const inside = file.length >= 16 ? body.indexOf(file) : -1;
+  if (inside >= 0) {
+    const after = body.length - inside - file.length;
+    return problem('fail', `${what} holds ${name} with ${inside} bytes before it and ${after} after it.`,
+      `sent ${showBytes(body.subarray(0, inside), 24)}, then the file, then ${showBytes(body.subarray(inside + file.length), 24)}.`,
+      'send the file\'s bytes and nothing around them.', 'extra-bytes');
+  }
   const lineEnds = file.includes('\n') && body.equals(Buffer.from(file.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1'));
   const textMode = lineEnds ? undefined : textModeDamage(file, body);
   if (lineEnds || textMode) {

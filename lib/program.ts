@@ -1,7 +1,7 @@
 // How every socklab program runs and ends: its main function, its failures as one line and a
 // sysexits code (never a stack trace), output flushed before exit, and Ctrl-C/SIGTERM.
 import { EXIT, type ExitCode } from './exit-codes.ts';
-import { escapeControls } from './terminal-text.ts';
+import { escapeForPeople } from './terminal-text.ts';
 
 /** A mistake on the command line: printed as one line, exit 64. */
 export class UsageError extends Error {}
@@ -62,7 +62,7 @@ function whenStdoutCloses(program: string, server: boolean): void {
 /** One line on stderr, then exit with `code` once it (and any data before it) is out. */
 function exitWith(program: string, message: string, code: ExitCode): void {
   // An argument or a server's bytes inside the sentence must not split it or steer the terminal.
-  process.stderr.write(`${program}: ${escapeControls(message)}\n`);
+  process.stderr.write(`${program}: ${escapeForPeople(message)}\n`);
   exitWhenFlushed(code);
 }
 

@@ -19,6 +19,7 @@ import { ExplainedError, UsageError, exitWhenFlushed, runProgram } from '../lib/
 import { EXIT, type ExitCode } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
 import { createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
+import { escapeForPeople } from '../lib/terminal-text.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
 const PROGRAM = 'lab-check';
@@ -67,9 +68,10 @@ function problem(status: 'warn' | 'fail', summary: string, did: string, change: 
 }
 
 /**
- * Bytes from the wire as a terminal may show them: valid UTF-8 letters, digits, punctuation and
- * symbols as themselves, everything else (controls, escapes, bidi marks, broken UTF-8) as \xHH or
- * \u{...}, so that a hostile or broken server cannot move the cursor or forge a report line.
+ * Bytes from the wire as a terminal may show them (lib/terminal-text's one rule): valid UTF-8
+ * letters, digits, punctuation and symbols as themselves, everything else (controls, escapes,
+ * bidi marks, broken UTF-8) as \xHH or \u{...}, so that a hostile or broken server cannot move
+ * the cursor or forge a report line. Quoted, so `"` and `\` are escaped too.
  */
 export function showBytes(bytes: Uint8Array, max = 60): string {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -78,25 +80,7 @@ export function showBytes(bytes: Uint8Array, max = 60): string {
 
 /** showBytes without the quotes and the length: for lines of a server's own output. */
 export function showText(bytes: Uint8Array, max: number, quoted = false): string {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const part = buf.subarray(0, max);
-  const text = part.toString('utf8');
-  const shown = Buffer.from(text).equals(part) || buf.length > max
-    ? [...text].map((c) => showChar(c, quoted)).join('')
-    : [...part].map((b) => (b >= 0x20 && b < 0x7f ? showChar(String.fromCharCode(b), quoted) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-  return shown;
-}
-
-function showChar(c: string, quoted: boolean): string {
-  if (c === '\\') return '\\\\';
-  if (c === '"' && quoted) return '\\"';
-  if (c === '\r') return '\\r';
-  if (c === '\n') return '\\n';
-  if (c === '\t') return '\\t';
-  if (c === '\ufffd') return '\\ufffd'; // also what a cut-off UTF-8 sequence decodes to
-  if (c === ' ' || /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(c)) return c;
-  const code = c.codePointAt(0) ?? 0;
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  return escapeForPeople(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(0, max), { quoted });
 }
 
 /** How a TCP exchange ended: the server closed (FIN), reset (RST), said nothing more, or we had enough. */

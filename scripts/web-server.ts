@@ -18,6 +18,7 @@ import { errorCode } from '../lib/network-errors.ts';
 import { keepServingOnAcceptErrors, listenAddressFromArgs, listenTcp, type ListenAddress, limitConnections } from '../lib/listen.ts';
 import { indentHead, createTrace, formatAddress, formatEndpoint, type Trace } from '../lib/trace.ts';
 import { createLineLog } from '../lib/log-lines.ts';
+import { escapeForPeople } from '../lib/terminal-text.ts';
 
 const PROGRAM = 'web-server';
 // --workers (see superviseWorkers).
@@ -567,7 +568,7 @@ async function sendFromFile(ex: Exchange, file: fs.promises.FileHandle, path: st
       const sent = await pipeline(body, res, { end: false }).then(() => true, () => false);
       if (!sent) return void res.destroy();
       if (got < wanted) {
-        console.error(`${PROGRAM}: ${escapeLogField(path)} shrank while it was sent: ${got} of ${wanted} bytes; connection closed`);
+        console.error(`${PROGRAM}: ${escapeForPeople(path)} shrank while it was sent: ${got} of ${wanted} bytes; connection closed`);
         return void res.destroy();
       }
     }
@@ -919,13 +920,9 @@ interface ListingEntry {
  */
 async function describeEntry(here: string, raw: Buffer, config: ServeConfig): Promise<ListingEntry> {
   const name = raw.toString('utf8');
-  if (!Buffer.from(name, 'utf8').equals(raw)) {
-    const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-    return { name: shown, folder: false, refused: 'not UTF-8' };
-  }
+  if (!Buffer.from(name, 'utf8').equals(raw)) return { name: escapeForPeople(raw), folder: false, refused: 'not UTF-8' };
   if (/[\x00-\x1f\x7f\\]/.test(name)) {
-    const shown = name.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-    return { name: shown, folder: false, refused: 'a control character or backslash' };
+    return { name: escapeForPeople(name), folder: false, refused: 'a control character or backslash' };
   }
   const path = here + name;
   try {
@@ -1072,14 +1069,12 @@ export function accessLogLine(address: string | undefined, requestLine: string, 
   return `${host} - - [${time}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
 }
 
-/** As Apache does: quotes and backslashes escaped, and any byte outside printable ASCII as \xHH, so a line stays one line. */
+/**
+ * The request line in the log: shown by lib/terminal-text's rule, ASCII only, with Apache's quote
+ * rule on top (`\"` and `\\`), so that one request is always one line and its field ends at its quote.
+ */
 export function escapeLogField(text: string): string {
-  // Most request lines have nothing to escape: a test is cheaper than a replace that calls back.
-  if (!/[^\x20-\x7e]|["\\]/.test(text)) return text;
-  return text.replace(/[^\x20-\x7e]|["\\]/g, (c) => {
-    if (c === '"' || c === '\\') return `\\${c}`;
-    return [...Buffer.from(c, c.charCodeAt(0) < 256 ? 'latin1' : 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
-  });
+  return escapeForPeople(text, { ascii: true, quoted: true });
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

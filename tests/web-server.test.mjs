@@ -468,7 +468,7 @@ test('listings: folders first with a slash, size and time; a name the server ref
   const links = [...html.matchAll(/href="\.\/([^"]*)"/g)].map((m) => m[1]);
   assert.equal(links.sort(), ['afile.txt', 'in-link', 'zfolder/']);
   for (const link of links) assert.is((await get(`/odd/${link}`)).status, 200, link);
-  for (const [name, why] of [['lat\\xe9', 'not UTF-8'], ['tab\\x09here.txt', 'a control character or backslash'],
+  for (const [name, why] of [['lat\\xe9', 'not UTF-8'], ['tab\\there.txt', 'a control character or backslash'],
     ['back\\slash.txt', 'a control character or backslash'], ['out-link', 'a link out of this folder']]) {
     assert.ok(html.includes(`${name} <small>(not served: ${why})</small>`), `${name}: ${html}`);
   }

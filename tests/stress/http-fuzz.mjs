@@ -26,9 +26,9 @@ const KEEP_ALIVE_S = 2;
 const FIN_CLOSE_MS = 10_000;
 const OPEN_CLOSE_MS = (REQUEST_TIMEOUT_S + 1) * 1000 + 8000;
 const PASSWD = 'root:x:0:0:';
-// `127.0.0.5 - - [24/Nov/2026:18:01:49 +0000] "GET /x HTTP/1.1" 404 233`: a quoted field with \" and \\ escaped.
+// `127.0.0.5 - - [24/Nov/2026:18:01:49 +0000] "GET /x HTTP/1.1" 404 233`: a quoted field with \" and \\ escaped, \n \r \t named.
 const READY_LINES = /^(Ready to serve\.\.\.|Open http:\/\/\S+|Serving .*)$/;
-const CLF_LINE = /^127\.0\.0\.\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "(?:[^"\\\x00-\x1f\x7f-\xff]|\\["\\]|\\x[0-9a-f]{2})*(?:\.\.\.)?" \d{3} (?:\d+|-)$/;
+const CLF_LINE = /^127\.0\.0\.\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "(?:[^"\\\x00-\x1f\x7f-\xff]|\\["\\nrt]|\\x[0-9a-f]{2})*(?:\.\.\.)?" \d{3} (?:\d+|-)$/;
 
 /** Paths that try to leave the root, and paths inside it: the fuzzer's starting points. */
 const PATHS = ['/', '/hello.txt', '/index.html', '/binary.bin', '/empty.txt', '/big.dat', '/sub/', '/sub', '/sub/deeper/data.json',

@@ -35,6 +35,9 @@ export function escapeForPeople(text: string | Uint8Array, { ascii = false, quot
     for (const c of text) shown += showCharacter(c, ascii, quoted);
     return shown;
   }
+  // The same test for bytes: as latin1, each byte is one character.
+  const latin1 = Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
+  if ((quoted ? PLAIN_QUOTED : PLAIN).test(latin1)) return latin1;
   let shown = '';
   for (let i = 0; i < text.length;) {
     const length = utf8SequenceLength(text, i);
@@ -43,7 +46,8 @@ export function escapeForPeople(text: string | Uint8Array, { ascii = false, quot
       for (const byte of text.subarray(i, i + Math.max(length, 1))) shown += hexByte(byte);
       i += Math.max(length, 1);
     } else {
-      shown += showCharacter(Buffer.from(text.subarray(i, i + length)).toString('utf8'), ascii, quoted);
+      const c = length === 1 ? String.fromCharCode(text[i]) : Buffer.from(text.subarray(i, i + length)).toString('utf8');
+      shown += showCharacter(c, ascii, quoted);
       i += length;
     }
   }
@@ -53,7 +57,8 @@ export function escapeForPeople(text: string | Uint8Array, { ascii = false, quot
 function showCharacter(c: string, ascii: boolean, quoted: boolean): string {
   if (quoted && (c === '"' || c === '\\')) return `\\${c}`;
   const code = c.codePointAt(0)!;
-  if (ascii ? code >= 0x20 && code < 0x7f : code !== 0xfffd && PRINTABLE.test(c)) return c;
+  if (code >= 0x20 && code < 0x7f) return c;
+  if (!ascii && code > 0x9f && code !== 0xfffd && PRINTABLE.test(c)) return c;
   if (NAMED[c] !== undefined) return NAMED[c];
   if (code < 0x100) return hexByte(code);
   if (ascii) return [...Buffer.from(c, 'utf8')].map(hexByte).join('');

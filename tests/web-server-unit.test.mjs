@@ -310,6 +310,37 @@ log('clfTime: day/Mon/year:hh:mm:ss and the offset of local time', () => {
 });
 log.run();
 
+const rows = suite('listingRow: a name as people may see it, a link only where it would be answered');
+const entry = (name, more = {}) => ({ bytes: (Buffer.isBuffer(name) ? name : Buffer.from(name)).toString('latin1'), folder: false,
+  size: 5, mtimeMs: Date.UTC(2026, 0, 2, 3, 4), ...more });
+for (const [what, given, cell] of [
+  ['a plain name', entry('a.txt'), '<a href="./a.txt"><bdi>a.txt</bdi></a>'],
+  ['a folder, with its slash', entry('sub', { folder: true, size: undefined }), '<a href="./sub/"><bdi>sub</bdi>/</a>'],
+  ['HTML in a name is text; the link is percent-encoded', entry('a&b <c>?#.txt'),
+    '<a href="./a%26b%20%3Cc%3E%3F%23.txt"><bdi>a&#38;b &#60;c&#62;?#.txt</bdi></a>'],
+  ['a right-to-left name is isolated, not escaped', entry('שלום.txt'), '<a href="./%D7%A9%D7%9C%D7%95%D7%9D.txt"><bdi>שלום.txt</bdi></a>'],
+  ['a bidi override cannot make "exe.png" of "\u202egnp.exe"', entry('\u202egnp.exe'),
+    '<a href="./%E2%80%AEgnp.exe"><bdi>\\u{202e}gnp.exe</bdi></a> <small>(shown escaped: the name holds characters that hide or reorder text)</small>'],
+  ['a right-to-left isolate (U+2067) likewise', entry('a\u2067b'),
+    '<a href="./a%E2%81%A7b"><bdi>a\\u{2067}b</bdi></a> <small>(shown escaped: the name holds characters that hide or reorder text)</small>'],
+  ['a zero-width space cannot hide in a name', entry('a\u200bb'),
+    '<a href="./a%E2%80%8Bb"><bdi>a\\u{200b}b</bdi></a> <small>(shown escaped: the name holds characters that hide or reorder text)</small>'],
+  ['not UTF-8: escaped bytes, no link', entry(Buffer.from([0x6c, 0x61, 0x74, 0xe9]), { refused: 'not UTF-8' }),
+    '<bdi>lat\\xe9</bdi> <small>(not served: not UTF-8)</small>'],
+  ['a control character: escaped, no link', entry('tab\there', { refused: 'a control character or backslash' }),
+    '<bdi>tab\\there</bdi> <small>(not served: a control character or backslash)</small>'],
+]) {
+  rows(what, () => {
+    const row = web.listingRow(given);
+    assert.is(/^<tr><td>(.*)<\/td><td>[^<]*<\/td><td>[^<]*<\/td><\/tr>\n$/.exec(row)?.[1], cell, row);
+  });
+}
+rows('the time in UTC to the minute, the size in bytes ("-" for a folder)', () => {
+  assert.match(web.listingRow(entry('a.txt')), '<td>2026-01-02 03:04</td><td>5</td>');
+  assert.match(web.listingRow(entry('sub', { folder: true, size: undefined })), '<td>-</td>');
+});
+rows.run();
+
 const types = suite('contentTypeFor: by extension, charset for text');
 for (const [path, type] of [
   ['/a/index.html', 'text/html; charset=utf-8'], ['x.HTML', 'text/html; charset=utf-8'], ['s.css', 'text/css; charset=utf-8'],

@@ -35,7 +35,7 @@ const spec: ProgramSpec = {
   exitCodes: [0, 64, 68, 70,
     [71, 'cannot bind (address in use or not on this host), or no /proc to check files against'],
     [75, 'with --workers: the workers kept dying (5 restarts a minute) and none is left'],
-    77],
+    [77, 'permission denied: a port below 1024 needs root, or this user may not enter DIR']],
   options: [
     { name: 'root', short: 'd', value: 'DIR', help: 'serve the files under DIR (default: the current folder)' },
     { name: 'no-listing', short: 'N', help: 'answer 404 for a folder without index.html instead of listing it' },
@@ -1298,15 +1298,25 @@ function isFolder(path: string): boolean {
   }
 }
 
-/** The root folder with symlinks resolved, or a usage error that says what is wrong with it. */
+/** The root folder with symlinks resolved, or an error that says what is wrong with it. */
 function realFolder(dir: string): string {
   let real: string;
   try {
     real = fs.realpathSync(dir);
-  } catch {
-    throw new UsageError(`cannot serve "${dir}": no such folder`);
+    if (!fs.statSync(real).isDirectory()) throw new UsageError(`cannot serve "${dir}": it is a file, not a folder`);
+    // Without search (x) permission on the folder itself nothing in it could be opened.
+    fs.accessSync(real, fs.constants.X_OK);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const code = errorCode(err);
+    if (code === 'EACCES') {
+      throw new ExplainedError(`cannot serve "${dir}": permission denied (this user may not enter it, or a folder above it: ` +
+        'ls -ld shows their permissions)', EXIT.noPerm);
+    }
+    if (code === 'ENOTDIR') throw new UsageError(`cannot serve "${dir}": a part of its path is a file, not a folder`);
+    if (code === 'ENOENT') throw new UsageError(`cannot serve "${dir}": no such folder`);
+    throw new UsageError(`cannot serve "${dir}": ${(err as Error).message}`);
   }
-  if (!fs.statSync(real).isDirectory()) throw new UsageError(`cannot serve "${dir}": it is a file, not a folder`);
   return real;
 }
 

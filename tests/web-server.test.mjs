@@ -2,7 +2,7 @@
 // Chromium: tests/system/chromium.test.mjs). One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -721,6 +721,28 @@ test('command line: --help, --version, a missing root, a port in use', async () 
   const noListing = await startWebServer(['-d', site.www, '--no-listing']);
   assert.is((await rawRequest(noListing.port, 'GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n')).status, 404);
   await noListing.stop();
+});
+
+test('-d a folder this user may not enter says "permission denied" (exit 77), not "no such folder"', async () => {
+  // A parent folder without search permission. Root passes every permission check, so as root the
+  // server runs as nobody (setpriv); as any other user the mode alone is enough.
+  const base = join(site.base, 'locked-parent');
+  mkdirSync(join(base, 'site'), { recursive: true });
+  chmodSync(site.base, 0o755);
+  chmodSync(base, 0o700);
+  try {
+    const asRoot = process.getuid() === 0;
+    const command = asRoot ? ['/usr/bin/setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', bin('web-server')]]
+      : [bin('web-server'), []];
+    if (asRoot) assert.ok(existsSync('/usr/bin/setpriv'), 'setpriv (util-linux) is needed to run as nobody');
+    if (!asRoot) chmodSync(base, 0o000);
+    const denied = await run(command[0], [...command[1], '-d', join(base, 'site'), '127.0.0.1', String(await freePort())]);
+    assert.is(denied.code, 77, denied.stderr);
+    assert.match(denied.stderr, `web-server: cannot serve "${join(base, 'site')}": permission denied`);
+    assert.not.match(denied.stderr, 'no such folder');
+  } finally {
+    chmodSync(base, 0o755);
+  }
 });
 
 // ---- Hostile requests ----

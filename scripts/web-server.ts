@@ -95,9 +95,9 @@ interface ServerState {
   isStopping: () => boolean;
   /** Called once a response is complete (for --once, and to close connections when stopping). */
   onResponseDone: () => void;
-  /** Small files already served, revalidated by a look at their path (one stat per turn). */
+  /** Small files already served, revalidated by a stat of their path (one per path per turn). */
   cache: ReturnType<typeof smallFileCache>;
-  look: PathLook;
+  stat: StatOncePerTurn;
   /** Says on stderr, once per rush, that the server ran out of file descriptors. */
   reportShortage: (why: string) => void;
   accessLog: AccessLog;
@@ -158,7 +158,7 @@ function handleRequest(ex: Exchange): Promise<void> | void {
     res.setHeader('Connection', 'close');
     return sendError(ex, framing.status, framing.why);
   }
-  const hostProblem = checkHost(req);
+  const hostProblem = hostHeaderProblem(req);
   if (hostProblem) return sendError(ex, 400, hostProblem);
   const target = req.url ?? '';
   if (target.length > MAX_URL_LENGTH) {
@@ -190,9 +190,9 @@ function serveTarget(ex: Exchange, target: string): Promise<void> | void {
 
   // Step 2: find the file under the root.
   if (!config.dotfiles && segments.some((s) => s.startsWith('.'))) return sendNotFound(ex, shown);
-  const cached = trailingSlash ? undefined : server.cache.fresh(server.look, config.root, segments);
+  const cached = trailingSlash ? undefined : server.cache.fresh(server.stat, config.root, segments);
   if (cached) return serveBytes(ex, cached, cached.body);
-  if (certainlyMissing(server.look, config.root, segments)) return sendNotFound(ex, shown);
+  if (certainlyMissing(server.stat, config.root, segments)) return sendNotFound(ex, shown);
   return serveFromDisk(ex, parsed);
 }
 
@@ -208,7 +208,7 @@ async function serveFromDisk(ex: Exchange, parsed: Target): Promise<void> {
   // Step 3: answer with header lines and the file (or the folder's index.html, or its listing).
   if (found.stats.isDirectory()) {
     try {
-      return await answerFolder(ex, found, parsed);
+      return await serveFolder(ex, found, parsed);
     } finally {
       await found.file.close();
     }
@@ -222,9 +222,9 @@ async function serveFromDisk(ex: Exchange, parsed: Target): Promise<void> {
 }
 
 /** A folder: /dir -> /dir/, then its index.html, else its listing (or 404 with --no-listing). */
-async function answerFolder(ex: Exchange, folder: OpenFile, { segments, trailingSlash, query, shown }: Target): Promise<void> {
+async function serveFolder(ex: Exchange, folder: OpenFile, { segments, trailingSlash, query, shown }: Target): Promise<void> {
   const { req, res, config } = ex;
-  if (!trailingSlash) return redirectToFolder(ex, segments, query);
+  if (!trailingSlash) return sendFolderRedirect(ex, segments, query);
   // index.html passes the same checks: it too may be a symlink pointing out of the root.
   const index = await openUnderRoot(config.root, [...segments, 'index.html'], config.dotfiles);
   if (typeof index === 'object' && index.stats.isFile()) return serveFile(ex, index, undefined);
@@ -251,7 +251,7 @@ export interface Target { segments: string[]; trailingSlash: boolean; query: str
  * `host[:port]` (possibly empty). A server that picks one of two Host lines, or reads a host with
  * "@" or "/" in it, may disagree with a proxy in front about which site was asked for.
  */
-export function checkHost(req: http.IncomingMessage): string | undefined {
+export function hostHeaderProblem(req: http.IncomingMessage): string | undefined {
   let count = 0;
   let value = '';
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -349,8 +349,8 @@ function segmentsOf(path: string, query: string): ParsedTarget {
  * pool (wrk -c50 on loopback: ~14,700 -> ~23,000 404s per second). Anything else, even an error like
  * EACCES, goes through openUnderRoot's full checks.
  */
-function certainlyMissing(look: PathLook, root: string, segments: string[]): boolean {
-  return look(pathUnderRoot(root, segments)) === 'missing';
+function certainlyMissing(stat: StatOncePerTurn, root: string, segments: string[]): boolean {
+  return stat(pathUnderRoot(root, segments)) === 'missing';
 }
 
 /**
@@ -363,8 +363,8 @@ export function pathUnderRoot(root: string, segments: string[]): string {
 }
 
 /** What a path names right now: its stat, nothing, or something stat could not say (EACCES...). */
-export type Looked = fs.Stats | 'missing' | 'unknown';
-export type PathLook = (path: string) => Looked;
+export type PathStat = fs.Stats | 'missing' | 'unknown';
+export type StatOncePerTurn = (path: string) => PathStat;
 
 /**
  * stat(2) of a path, taken at most once per turn of the event loop: the requests read in one turn
@@ -375,8 +375,8 @@ export type PathLook = (path: string) => Looked;
  * tens of requests; a stat per request was ~25% of web-server's busy time for a cached 1 KiB GET
  * and for a 404 (--cpu-prof, wrk -t1 -c50 on loopback).
  */
-export function lookOncePerTurn(stat: (path: string) => fs.Stats | undefined = statOrUndefined): PathLook {
-  let looked = new Map<string, Looked>();
+export function statOncePerTurn(stat: (path: string) => fs.Stats | undefined = statOrUndefined): StatOncePerTurn {
+  let looked = new Map<string, PathStat>();
   const nextTurn = () => { looked = new Map(); };
   return (path) => {
     let found = looked.get(path);
@@ -701,12 +701,12 @@ export function smallFileCache(maxFiles: number, maxBytes: number) {
     files.delete(key);
   };
   return {
-    fresh(look: PathLook, root: string, segments: string[]): CachedFile | undefined {
+    fresh(stat: StatOncePerTurn, root: string, segments: string[]): CachedFile | undefined {
       const key = segments.join('/');
       const file = files.get(key);
       if (!file) return undefined;
       // EACCES and the like ('unknown'): forget the file; the full lookup gives the answer.
-      const now = look(pathUnderRoot(root, segments));
+      const now = stat(pathUnderRoot(root, segments));
       const same = typeof now !== 'string' && now.isFile() && now.ino === file.ino && now.dev === file.dev &&
         now.size === file.size && now.mtimeMs === file.mtimeMs && now.ctimeMs === file.ctimeMs;
       if (!same) forget(key);
@@ -871,7 +871,7 @@ export function contentTypeFor(path: string): string {
 // ---- Pages: redirects, listings, errors ----
 
 /** `/dir` → `/dir/`, keeping the query. Built from the decoded segments, so it starts with one "/" only. */
-function redirectToFolder(ex: Exchange, segments: string[], query: string): void {
+function sendFolderRedirect(ex: Exchange, segments: string[], query: string): void {
   const { res } = ex;
   // Each segment then "/": the root itself (reached as "/." or "/sub/..") is "/", never "//",
   // which a browser would read as another host.
@@ -1786,7 +1786,7 @@ async function main(): Promise<void> {
     trace,
     isStopping: () => shutdown.stopping,
     cache: smallFileCache(1000, 64 * 1024 * 1024),
-    look: lookOncePerTurn(),
+    stat: statOncePerTurn(),
     reportShortage,
     accessLog,
     answerLines: new WeakMap(),

@@ -76,7 +76,7 @@ for (const raw of ['/', '/hello.txt', '/sub/deeper/data.json', '/sub/', '//etc/p
 }
 target.run();
 
-const paths = suite('pathUnderRoot and lookOncePerTurn: where a request looks, and how often');
+const paths = suite('pathUnderRoot and statOncePerTurn: where a request looks, and how often');
 for (const [root, segments, expected] of [
   ['/srv/www', [], '/srv/www'],
   ['/srv/www', ['a.txt'], '/srv/www/a.txt'],
@@ -89,7 +89,7 @@ for (const [root, segments, expected] of [
 paths('one stat per path per turn of the event loop; the next turn looks again', async () => {
   const asked = [];
   const answers = { '/a': { ino: 1 }, '/b': undefined };
-  const look = web.lookOncePerTurn((path) => {
+  const look = web.statOncePerTurn((path) => {
     asked.push(path);
     if (path === '/denied') throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
     return answers[path];
@@ -257,7 +257,7 @@ for (const [text, expected] of [
 }
 dates.run();
 
-const host = suite('isValidAuthority and checkHost: RFC 9112 §3.2');
+const host = suite('isValidAuthority and hostHeaderProblem: RFC 9112 §3.2');
 for (const [value, ok] of [
   ['example.com', true], ['example.com:8080', true], ['127.0.0.1:6789', true], ['[::1]', true], ['[::1]:8080', true],
   ['', true], ['localhost:', true], ['xn--bcher-kva.example', true], ['a%20b', true],
@@ -270,11 +270,11 @@ for (const [value, ok] of [
 }
 const withHost = (version, ...lines) => ({ httpVersion: version, rawHeaders: lines.flatMap((l) => l.split(': ')) });
 host('one Host line is needed on HTTP/1.1, not on 1.0; two are refused', () => {
-  assert.is(web.checkHost(withHost('1.1', 'Host: a')), undefined);
-  assert.match(web.checkHost(withHost('1.1')), 'must have a Host header');
-  assert.is(web.checkHost(withHost('1.0')), undefined);
-  assert.match(web.checkHost(withHost('1.1', 'Host: a', 'HOST: b')), 'more than one Host');
-  assert.match(web.checkHost(withHost('1.1', 'Host: a b')), 'not a valid host');
+  assert.is(web.hostHeaderProblem(withHost('1.1', 'Host: a')), undefined);
+  assert.match(web.hostHeaderProblem(withHost('1.1')), 'must have a Host header');
+  assert.is(web.hostHeaderProblem(withHost('1.0')), undefined);
+  assert.match(web.hostHeaderProblem(withHost('1.1', 'Host: a', 'HOST: b')), 'more than one Host');
+  assert.match(web.hostHeaderProblem(withHost('1.1', 'Host: a b')), 'not a valid host');
 });
 host.run();
 

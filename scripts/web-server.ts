@@ -1102,8 +1102,7 @@ function writeHead(ex: Exchange, status: number, headers: http.OutgoingHttpHeade
   ex.length = Number(headers['Content-Length'] ?? 0);
   res.writeHead(status, headers);
   if (ex.config.verbose) {
-    // Node keeps the exact head it wrote in _header; the public API has only the parts.
-    traceResponseHead(ex.server, clientOf(req), (res as unknown as { _header?: string })._header ?? `HTTP/1.1 ${status}`);
+    traceResponseHead(ex.server, clientOf(req), headAsWritten(res) ?? `HTTP/1.1 ${status}`);
   }
 }
 
@@ -1267,8 +1266,8 @@ function traceConnection(socket: net.Socket, trace: Trace): void {
  */
 function closeClientsThatNeverRead(server: http.Server, sendTimeoutMs: number): void {
   server.timeout = sendTimeoutMs;
-  server.on('timeout', (socket: net.Socket & { _httpMessage?: http.ServerResponse | null }) => {
-    if (socket._httpMessage && !socket.destroyed) {
+  server.on('timeout', (socket: net.Socket) => {
+    if (answerInFlight(socket) && !socket.destroyed) {
       console.error(`${PROGRAM}: ${formatEndpoint(socket.remoteAddress, socket.remotePort)} took none of its answer ` +
         `for ${sendTimeoutMs / 1000} s: closed (--send-timeout)`);
     }
@@ -1417,28 +1416,6 @@ function answerInTurn(ex: Exchange): void {
   stopReading(socket);
 }
 
-/**
- * node:http's own switch for "stop reading this connection" (it flips it when a client does not
- * read its answers): with it set, node:http's own resume calls (as when a request body is
- * drained) leave the socket paused, and it pauses the parser after the chunk in hand.
- */
-type PausableSocket = net.Socket & { _paused?: boolean; parser?: { pause(): void; resume(): void } | null };
-
-function stopReading(socket: net.Socket): void {
-  const s = socket as PausableSocket;
-  if (s._paused) return;
-  s._paused = true;
-  s.pause();
-}
-
-function readAgain(socket: net.Socket): void {
-  const s = socket as PausableSocket;
-  if (!s._paused || s.destroyed) return;
-  s._paused = false;
-  s.parser?.resume();
-  s.resume();
-}
-
 function afterAnswersInFlight(server: ServerState, socket: net.Socket, action: () => void): void {
   const line = server.answerLines.get(socket);
   if (!line || line.open === 0) return action();
@@ -1517,6 +1494,69 @@ export function firstLineOf(raw: Buffer | undefined): string | undefined {
   return (end === -1 ? text : text.slice(0, end)).replace(/\r$/, '');
 }
 
+// ---- What node:http keeps private, named once ----
+// The public API has no way to say these. Each helper has a test under its own name in
+// tests/web-server-unit.test.mjs ("node:http's private fields"), so that a Node upgrade that
+// changes one fails there, by name, rather than somewhere in a stress run.
+
+/** The response head exactly as node:http wrote it (`_header`): -v shows it as it went out. */
+export function headAsWritten(res: http.ServerResponse): string | undefined {
+  const head = (res as unknown as { _header?: unknown })._header;
+  return typeof head === 'string' ? head : undefined;
+}
+
+/** Whether an answer is being written on this connection (`_httpMessage`), as opposed to idle between requests. */
+export function answerInFlight(socket: net.Socket): boolean {
+  return Boolean((socket as net.Socket & { _httpMessage?: unknown })._httpMessage);
+}
+
+/**
+ * node:http's own switch for "stop reading this connection" (`_paused`, which it flips when a
+ * client does not read its answers): with it set, node:http's own resume calls (as when a request
+ * body is drained) leave the socket paused, and it pauses the parser after the chunk in hand.
+ */
+type PausableSocket = net.Socket & { _paused?: boolean; parser?: { pause(): void; resume(): void } | null };
+
+export function stopReading(socket: net.Socket): void {
+  const s = socket as PausableSocket;
+  if (s._paused) return;
+  s._paused = true;
+  s.pause();
+}
+
+/** Undoes stopReading: the switch, the parser (`parser`) and the socket. */
+export function readAgain(socket: net.Socket): void {
+  const s = socket as PausableSocket;
+  if (!s._paused || s.destroyed) return;
+  s._paused = false;
+  s.parser?.resume();
+  s.resume();
+}
+
+/** How many connections a server has open (`_connections`; getConnections() only answers in a callback). */
+export function openConnections(server: net.Server): number {
+  return (server as unknown as { _connections: number })._connections;
+}
+
+/** The listening socket's descriptor (`_handle.fd`): --workers hands it to each worker by number. */
+export function listeningFd(server: net.Server): number {
+  return (server as unknown as { _handle: { fd: number } })._handle.fd;
+}
+
+/** The listening socket's handle (`_handle`), which a worker sends back over its IPC channel to lend it. */
+export function listeningHandle(server: net.Server): net.Server {
+  return (server as unknown as { _handle: net.Server })._handle;
+}
+
+/**
+ * A client may half-close (send FIN) right after its request, as `printf 'GET / HTTP/1.0\r\n\r\n'
+ * | nc -N` does. By default node:http then drops every answer not yet written, i.e. any file
+ * that needs a trip to the disk; with `httpAllowHalfOpen` (undocumented) it sends them, then closes.
+ */
+export function answerAfterHalfClose(server: http.Server): void {
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+}
+
 // ---- Stopping ----
 
 /** The stop lines, the same from one process or from the supervisor of several. */
@@ -1541,8 +1581,7 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
     if (shutdown.stopping) return exitWhenFlushed(EXIT.ok);
     shutdown.stopping = true;
     accessLog.flush(); // the access log of what was served comes before the line saying we stop
-    // node:http's own count of open connections (not in its typings).
-    if (!quiet) sayStopping(why, graceMs, (server as unknown as { _connections: number })._connections > 0);
+    if (!quiet) sayStopping(why, graceMs, openConnections(server) > 0);
     server.close(() => {
       trace('all connections closed');
       exitWhenFlushed(EXIT.ok);
@@ -1570,8 +1609,8 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
   const listener = net.createServer();
   const bound = await listenTcp(listener, address, PROGRAM);
   const port = (listener.address() as net.AddressInfo).port;
-  // The descriptor is not in Node's public API; the workers need its number to inherit it.
-  const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+  // The workers inherit the listening socket by its number.
+  const fd = listeningFd(listener);
   const workers = new Map<ChildProcess, number>();
   for (let n = 1; n <= count; n++) workers.set(startWorker(n, fd, trace), n);
   // The workers hold the socket now. Closed before this process ever returns to its event loop,
@@ -1707,7 +1746,7 @@ async function serveAsWorker(server: http.Server, shutdown: { stop: (why: string
     if (message === 'stop') stopOnce('told to stop');
     if (message === 'stop-now') exitWhenFlushed(EXIT.ok);
     // The supervisor keeps a copy of the listening socket to restart workers with.
-    if (message === 'lend-socket') process.send?.('socket', (server as unknown as { _handle: unknown })._handle as net.Server);
+    if (message === 'lend-socket') process.send?.('socket', listeningHandle(server));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -1760,10 +1799,7 @@ async function main(): Promise<void> {
     requireHostHeader: false,
   });
   closeClientsThatNeverRead(server, sendTimeoutMs);
-  // A client may half-close (send FIN) right after its request, as `printf 'GET / HTTP/1.0\r\n\r\n' | nc -N`
-  // does. By default node:http then drops every answer not yet written, i.e. any file that needs
-  // a trip to the disk; with this (undocumented, hence the cast) it sends them, then closes.
-  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  answerAfterHalfClose(server);
   // --max-connections, or fewer if ulimit -n leaves room for fewer: each may need a file open too.
   const reportShortage = limitConnections(server, PROGRAM, {
     wanted: Math.ceil(parseCount(flags, 'max-connections', 1000, 1, 100000) / workers), perConnection: 2, spare: 8,

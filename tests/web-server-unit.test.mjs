@@ -1,6 +1,9 @@
 // web-server's pure functions, in-process: tables of request targets, Range headers,
 // preconditions, dates, Host values and log fields, in milliseconds. What needs a socket is in
 // web-server.test.mjs, against the binary.
+import { fstatSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { importSource } from './helpers.mjs';
@@ -375,3 +378,111 @@ refused('a bare LF gets the nc -C advice; a bare CR does not', () => {
   assert.is(web.firstLineOf(undefined), undefined);
 });
 refused.run();
+
+// Each helper that reaches into node:http's private fields, tried against a real node:http server
+// on this runtime (the one inside the binaries): a Node upgrade that changes one fails here, by name.
+const privates = suite("node:http's private fields, one helper each");
+/** A node:http server on 127.0.0.1 that hands each request to `handler`; resolves with it and its port. */
+async function serverOn(handler, setUp = () => {}) {
+  const server = http.createServer(handler);
+  setUp(server);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: server.address().port, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) };
+}
+/** Sends `data` (then FIN if asked) and resolves with all that comes back until the server closes. */
+function exchange(port, data, { fin = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const socket = net.connect(port, '127.0.0.1', () => (fin ? socket.end(data) : socket.write(data)));
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    setTimeout(() => socket.destroy(), 3000).unref();
+  });
+}
+const GET = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+
+privates('headAsWritten: the head node:http wrote (_header)', async () => {
+  let head;
+  const { port, close } = await serverOn((req, res) => {
+    res.writeHead(200, { 'X-Probe': 'a' });
+    head = web.headAsWritten(res);
+    res.end('ok');
+  });
+  await exchange(port, GET);
+  await close();
+  assert.match(head, /^HTTP\/1\.1 200 OK\r\nX-Probe: a\r\n(.+\r\n)*\r\n$/);
+});
+privates('answerInFlight: true while an answer is written, false once it is done (_httpMessage)', async () => {
+  const seen = [];
+  const { server, port, close } = await serverOn((req, res) => {
+    seen.push(web.answerInFlight(req.socket));
+    res.on('finish', () => setImmediate(() => seen.push(web.answerInFlight(req.socket))));
+    res.end('ok');
+  });
+  await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { fin: true });
+  await close();
+  assert.equal(seen, [true, false]);
+  assert.type(server, 'object');
+});
+privates('stopReading and readAgain: the next request is not read, even when node:http resumes the socket (_paused, parser)', async () => {
+  const order = [];
+  const { port, close } = await serverOn((req, res) => {
+    order.push(req.url);
+    if (req.url !== '/1') return void res.end('2');
+    web.stopReading(req.socket);
+    req.resume(); // node:http's own resume: must leave the connection unread
+    setTimeout(() => {
+      order.push('readAgain');
+      web.readAgain(req.socket);
+      res.end('1');
+    }, 300);
+  });
+  const answer = await new Promise((resolve, reject) => {
+    const chunks = [];
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      // A later chunk, sent while /1 is being answered: node:http must not read it before readAgain.
+      setTimeout(() => socket.write('GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 100);
+    });
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+  await close();
+  assert.equal(order, ['/1', 'readAgain', '/2']);
+  assert.match(answer, /\r\n\r\n1[\s\S]*\r\n\r\n2$/);
+});
+privates('openConnections: the count of open connections (_connections)', async () => {
+  const counts = [];
+  const { server, port, close } = await serverOn((req, res) => {
+    counts.push(web.openConnections(server));
+    res.end('ok');
+  });
+  await exchange(port, GET);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  counts.push(web.openConnections(server));
+  await close();
+  assert.equal(counts, [1, 0]);
+});
+privates('listeningFd and listeningHandle: the listening socket\'s descriptor and handle (_handle)', async () => {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const fd = web.listeningFd(server);
+  assert.type(fd, 'number');
+  assert.ok(fstatSync(fd).isSocket(), 'the descriptor is a socket');
+  assert.is(web.listeningHandle(server).fd, fd);
+  await new Promise((resolve) => server.close(resolve));
+});
+privates('answerAfterHalfClose: an answer that waits for the disk still goes out after the client\'s FIN (httpAllowHalfOpen)', async () => {
+  const slow = (req, res) => setTimeout(() => res.end('late answer'), 100);
+  const plain = await serverOn(slow);
+  const without = await exchange(plain.port, 'GET / HTTP/1.0\r\n\r\n', { fin: true });
+  await plain.close();
+  const allowed = await serverOn(slow, web.answerAfterHalfClose);
+  const withIt = await exchange(allowed.port, 'GET / HTTP/1.0\r\n\r\n', { fin: true });
+  await allowed.close();
+  assert.is(without, '', 'without it node:http drops the answer (else this helper is no longer needed)');
+  assert.match(withIt, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nlate answer$/);
+});
+privates.run();

@@ -246,7 +246,10 @@ function checkReplies(reply, batch, stats, fail, ms) {
   for (const r of responses) {
     stats.responses += 1;
     stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1;
-    if (r.status >= 500 && r.status !== 501 && r.status !== 505) fail(`${what}: status ${r.status} after ${ms.toFixed(0)} ms`);
+    // 503 with Retry-After says "busy, try again": here, 96 lanes asking for more folder listings
+    // than the server makes at once. Any other 5xx but 501 and 505 is a failure.
+    const busy = r.status === 503 && /\r\nretry-after: 1\r\n/i.test(r.head);
+    if (r.status >= 500 && r.status !== 501 && r.status !== 505 && !busy) fail(`${what}: status ${r.status} after ${ms.toFixed(0)} ms`);
     if (r.status === 0) fail(`${what}: not an HTTP response: ${JSON.stringify(text.slice(r.at, r.at + 80))}`);
   }
   const answered = responses.length;
@@ -259,9 +262,10 @@ function checkReplies(reply, batch, stats, fail, ms) {
 }
 
 /**
- * Cuts a stream of responses apart (Content-Length framing; no body for HEAD, 1xx, 204, 304): the
- * answers to the framed requests, and the first one after them (to the mutated request, whose
- * method, and so whose framing, is unknown: what follows it is not parsed).
+ * Cuts a stream of responses apart (Content-Length or chunked framing, or to the close for a
+ * listing to HTTP/1.0; no body for HEAD, 1xx, 204, 304): the answers to the framed requests, and
+ * the first one after them (to the mutated request, whose method, and so whose framing, is
+ * unknown: what follows it is not parsed).
  */
 function splitResponses(bytes, methods) {
   const responses = [];
@@ -278,9 +282,24 @@ function splitResponses(bytes, methods) {
     const method = methods[responses.length] ?? 'GET';
     const bodyless = method === 'HEAD' || /^(1\d\d|204|304)$/.test(status ?? '');
     responses.push({ status: Number(status ?? 0), head, at });
-    at = end + 4 + (bodyless ? 0 : length);
+    if (bodyless) at = end + 4;
+    else if (/\r\ntransfer-encoding: *chunked\r\n/i.test(head)) at = afterChunks(bytes, end + 4);
+    else if (!/\r\ncontent-length:/i.test(head) && /\r\nconnection: *close\r\n/i.test(head)) at = bytes.length;
+    else at = end + 4 + length;
   }
   return responses;
+}
+
+/** Where a chunked body that starts at `at` ends (RFC 9112 §7.1; no trailers here), or the end of what came. */
+function afterChunks(bytes, at) {
+  for (;;) {
+    const lineEnd = bytes.indexOf('\r\n', at);
+    if (lineEnd === -1) return bytes.length;
+    const size = parseInt(bytes.subarray(at, lineEnd).toString('latin1'), 16);
+    if (!(size >= 0)) return bytes.length;
+    if (size === 0) return Math.min(bytes.length, lineEnd + 4);
+    at = lineEnd + 2 + size + 2;
+  }
 }
 
 // ---- Every split point ----

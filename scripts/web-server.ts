@@ -1125,23 +1125,45 @@ function writeHead(ex: Exchange, status: number, headers: http.OutgoingHttpHeade
   }
 }
 
-/**
- * Once an answer is complete (or cut): its log line, and --once told about it. BYTES is the
- * body: Content-Length when it all went out, else what went out before the cut.
- */
+/** Once an answer is complete (or cut): its log line, and --once told about it. */
 function logExchange(ex: Exchange): void {
-  const { req, res, server } = ex;
-  const complete = res.writableFinished && req.method !== 'HEAD';
-  const bytes = complete ? ex.length : ex.sent;
-  if (server.config.log) logAnswer(server, ex.client, `${req.method} ${req.url} HTTP/${req.httpVersion}`, res.statusCode, bytes);
+  const { server } = ex;
+  if (server.config.log) server.accessLog.add(logEntryOf(ex));
   server.onResponseDone();
 }
 
 // ---- The access log and the -v heads ----
 
+/**
+ * What the access log says of one answer (darkhttpd's log_connection takes its connection, not
+ * its fields): made from an exchange (logEntryOf), or by sendRawAndClose for what the parser refused.
+ */
+export interface LogEntry {
+  /** The client's address, read when the request came (node:http may forget it once the connection is gone). */
+  client: string | undefined;
+  /** The request line as received; "-" when the parser found none. */
+  requestLine: string;
+  status: number;
+  /** Body bytes: Content-Length when it all went out, else what went out before the cut; 0 shows as "-". */
+  bytes: number;
+  /** The request's header lines, when node:http parsed them (for a User-Agent or Referer field). */
+  headers?: http.IncomingHttpHeaders;
+}
+
+function logEntryOf(ex: Exchange): LogEntry {
+  const { req, res } = ex;
+  const complete = res.writableFinished && req.method !== 'HEAD';
+  return { client: ex.client, requestLine: requestLineOf(req), status: res.statusCode, bytes: complete ? ex.length : ex.sent, headers: req.headers };
+}
+
+/** The request line as the parser read it: for the log, -v and CONNECT's refusal alike. */
+function requestLineOf(req: http.IncomingMessage): string {
+  return `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+}
+
 /** The access log: a line per answer, gathered per turn of the event loop (lib/log-lines.ts). */
 interface AccessLog {
-  answer(address: string | undefined, requestLine: string, status: number, bytes: number): void;
+  add(entry: LogEntry): void;
   flush(): void;
 }
 
@@ -1158,14 +1180,9 @@ function createAccessLog(): AccessLog {
     return clock.text;
   };
   return {
-    answer: (address, requestLine, status, bytes) => lines.add(accessLogLine(address, requestLine, status, bytes, now())),
+    add: (entry) => lines.add(accessLogLine(entry, now())),
     flush: lines.flush,
   };
-}
-
-/** The access-log line of one answer, whichever way it was written. */
-function logAnswer(server: ServerState, address: string | undefined, requestLine: string, status: number, bytes: number): void {
-  if (server.config.log) server.accessLog.answer(address, requestLine, status, bytes);
 }
 
 /** -v: a response head exactly as it went out, whichever way it was written. */
@@ -1174,9 +1191,8 @@ function traceResponseHead(server: ServerState, client: string, head: string): v
 }
 
 /** One line of the Common Log Format: `host ident user [time] "request" status bytes`. */
-export function accessLogLine(address: string | undefined, requestLine: string, status: number, bytes: number,
-  time = clfTime(new Date())): string {
-  const host = address === undefined ? '-' : formatAddress(address);
+export function accessLogLine({ client, requestLine, status, bytes }: LogEntry, time = clfTime(new Date())): string {
+  const host = client === undefined ? '-' : formatAddress(client);
   const shown = requestLine.length > 1024 ? `${requestLine.slice(0, 1024)}...` : requestLine;
   return `${host} - - [${time}] "${escapeLogField(shown)}" ${status} ${bytes > 0 ? bytes : '-'}`;
 }
@@ -1201,7 +1217,7 @@ export function clfTime(date: Date): string {
 }
 
 function requestHead(req: http.IncomingMessage): string {
-  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  const lines = [requestLineOf(req)];
   for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
   return lines.join('\r\n');
 }
@@ -1379,7 +1395,7 @@ function answerUnparsableRequest(err: Error & { code?: string; rawPacket?: Buffe
 
 /** CONNECT asks for a tunnel, a proxy's job; node:http hands it here rather than to 'request'. */
 function refuseTunnel(req: http.IncomingMessage, socket: net.Socket, server: ServerState): void {
-  const requestLine = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+  const requestLine = requestLineOf(req);
   // RFC 9112 §3.2.3: CONNECT's target is host:port and nothing else; any other is malformed.
   if (!/^[^/?#@\s]*:\d+$/.test(req.url ?? '') || !isValidAuthority(req.url ?? '')) {
     return afterAnswersInFlight(server, socket, () => sendRawAndClose(server, socket, 400, 'CONNECT needs a host:port target.', requestLine, ''));
@@ -1454,7 +1470,7 @@ function sendRawAndClose(server: ServerState, socket: net.Socket, status: number
   const head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${new Date().toUTCString()}\r\n${extraHeaders}` +
     `Content-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   traceResponseHead(server, formatEndpoint(socket.remoteAddress, socket.remotePort), head);
-  logAnswer(server, socket.remoteAddress, requestLine, status, body.length);
+  if (server.config.log) server.accessLog.add({ client: socket.remoteAddress, requestLine, status, bytes: body.length });
   socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   // end() waits for the client to read; a client that never does must not hold the socket. But
   // one that reads slowly must get it all (a RST makes its kernel drop what it has not read

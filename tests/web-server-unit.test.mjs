@@ -300,13 +300,24 @@ log('escapeLogField: quotes, backslashes, control bytes and non-ASCII become esc
   assert.is(web.escapeLogField('\xff'), '\\xff');
   assert.is(web.escapeLogField('€'), '\\xe2\\x82\\xac');
 });
-log('accessLogLine: host, time, request, status, bytes ("-" for none)', () => {
-  const line = web.accessLogLine('::ffff:127.0.0.1', 'GET / HTTP/1.1', 200, 14);
-  assert.match(line, /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/ HTTP\/1\.1" 200 14$/);
-  assert.match(web.accessLogLine(undefined, 'x', 304, 0), /^- - - \[.*\] "x" 304 -$/);
-  const long = web.accessLogLine('1.2.3.4', `GET /${'a'.repeat(5000)} HTTP/1.1`, 414, 10);
-  assert.ok(long.length < 1200, 'a long request line is shortened');
-  assert.not.match(long, '\n');
+const TIME = '24/Nov/2026:17:09:16 +0000';
+for (const [what, entry, line] of [
+  ['an answer', { client: '127.0.0.1', requestLine: 'GET / HTTP/1.1', status: 200, bytes: 14 }, '127.0.0.1 - - [TIME] "GET / HTTP/1.1" 200 14'],
+  ['IPv4-mapped IPv6 as plain IPv4', { client: '::ffff:127.0.0.1', requestLine: 'GET / HTTP/1.1', status: 200, bytes: 14 }, '127.0.0.1 - - [TIME] "GET / HTTP/1.1" 200 14'],
+  ['IPv6', { client: '::1', requestLine: 'HEAD / HTTP/1.1', status: 200, bytes: 0 }, '::1 - - [TIME] "HEAD / HTTP/1.1" 200 -'],
+  ['no body: "-"', { client: '127.0.0.1', requestLine: 'GET /a HTTP/1.1', status: 304, bytes: 0 }, '127.0.0.1 - - [TIME] "GET /a HTTP/1.1" 304 -'],
+  ['no address known', { client: undefined, requestLine: 'x', status: 400, bytes: 5 }, '- - - [TIME] "x" 400 5'],
+  ['a request line the parser never found', { client: '127.0.0.1', requestLine: '-', status: 408, bytes: 196 }, '127.0.0.1 - - [TIME] "-" 408 196'],
+  ['quotes, backslashes and controls escaped', { client: '127.0.0.1', requestLine: 'GET /a"b\\c\x1b HTTP/1.1', status: 400, bytes: 1 },
+    '127.0.0.1 - - [TIME] "GET /a\\"b\\\\c\\x1b HTTP/1.1" 400 1'],
+  ['a long request line shortened', { client: '1.2.3.4', requestLine: `GET /${'a'.repeat(5000)} HTTP/1.1`, status: 414, bytes: 10 },
+    `1.2.3.4 - - [TIME] "GET /${'a'.repeat(1019)}..." 414 10`],
+]) {
+  log(`accessLogLine: ${what}`, () => assert.is(web.accessLogLine(entry, TIME), line.replace('TIME', TIME)));
+}
+log('accessLogLine: the time is now\'s when not given', () => {
+  assert.match(web.accessLogLine({ client: '127.0.0.1', requestLine: 'GET / HTTP/1.1', status: 200, bytes: 1 }),
+    /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/ HTTP\/1\.1" 200 1$/);
 });
 log('clfTime: day/Mon/year:hh:mm:ss and the offset of local time', () => {
   assert.match(web.clfTime(new Date(Date.UTC(2026, 10, 24, 17, 9, 16))), /^\d\d\/Nov\/2026:\d\d:09:16 [+-]\d{4}$/);

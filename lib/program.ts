@@ -80,14 +80,16 @@ export function exitWhenFlushed(code: ExitCode): void {
 
 /**
  * Ctrl-C and SIGTERM for a server: the first calls `stop`, which stops accepting and lets what is
- * in flight finish; a second exits at once (with what was written flushed), as a user who presses
- * Ctrl-C twice expects.
+ * in flight finish; a second calls `again`, which by default exits at once (with what was written
+ * flushed), as a user who presses Ctrl-C twice expects. (web-server --workers: the supervisor
+ * relays it to its workers, which themselves leave it to the supervisor.)
  */
-export function onStopSignals(stop: (signal: 'SIGINT' | 'SIGTERM') => void): void {
+export function onStopSignals(stop: (signal: 'SIGINT' | 'SIGTERM') => void,
+  { again = () => exitWhenFlushed(EXIT.ok) }: { again?: () => void } = {}): void {
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (stopping) return exitWhenFlushed(EXIT.ok);
+      if (stopping) return again();
       stopping = true;
       stop(signal);
     });

@@ -79,8 +79,6 @@ interface ServeConfig {
   listing: boolean;
   /** Serve names starting with a dot. */
   dotfiles: boolean;
-  /** Serve one request, then stop. */
-  once: boolean;
   /** Print the access log. */
   log: boolean;
   /** Print the heads (-v); checked first, so that a quiet server does not build them. */
@@ -91,10 +89,8 @@ interface ServeConfig {
 interface ServerState {
   config: ServeConfig;
   trace: Trace;
-  /** Whether the server is shutting down: answers then close their connection. */
-  isStopping: () => boolean;
-  /** Called once a response is complete (for --once, and to close connections when stopping). */
-  onResponseDone: () => void;
+  /** Stopping, --once, and what every answer tells them. */
+  shutdown: Shutdown;
   /** Small files already served, revalidated by a stat of their path (one per path per turn). */
   cache: ReturnType<typeof smallFileCache>;
   stat: StatOncePerTurn;
@@ -140,7 +136,7 @@ function handleRequest(ex: Exchange): Promise<void> | void {
   // (Without one, node:http drops what is left when the answer ends; resume() cost ~1 µs.)
   if (mayHaveBody(req)) req.resume();
   if (config.verbose) server.trace(`${clientOf(req)} -> request head:\n${indentHead(requestHead(req), '> ')}`);
-  if (config.once || server.isStopping()) res.setHeader('Connection', 'close');
+  if (server.shutdown.closing) res.setHeader('Connection', 'close');
 
   // Step 1: parse the request.
   if (req.httpVersion === '0.9') {
@@ -1129,7 +1125,7 @@ function writeHead(ex: Exchange, status: number, headers: http.OutgoingHttpHeade
 function logExchange(ex: Exchange): void {
   const { server } = ex;
   if (server.config.log) server.accessLog.add(logEntryOf(ex));
-  server.onResponseDone();
+  server.shutdown.answered();
 }
 
 // ---- The access log and the -v heads ----
@@ -1234,11 +1230,10 @@ function wireServer(server: http.Server, state: ServerState): void {
   const { trace } = state;
   // -v only: without it, a connection costs no listener, closure or string here.
   if (state.config.verbose) server.on('connection', (socket: net.Socket) => traceConnection(socket, trace));
-  let begun = 0;
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     // --once answers exactly one request. A browser often opens a second connection ahead of
     // time and sends /favicon.ico on it: closed unanswered, not served after "served one request".
-    if (state.config.once && begun++ > 0) {
+    if (!state.shutdown.mayAnswer()) {
       trace(`${clientOf(req)}: closed unanswered (--once: one request is being served already)`);
       return void req.socket.destroy();
     }
@@ -1476,7 +1471,7 @@ function sendRawAndClose(server: ServerState, socket: net.Socket, status: number
   // one that reads slowly must get it all (a RST makes its kernel drop what it has not read
   // yet, answers before this one included): so 2 s without progress, not 2 s in all.
   socket.setTimeout(2000, () => socket.destroy());
-  server.onResponseDone();
+  server.shutdown.answered();
 }
 
 export function statusForParseError(code: string | undefined, firstLine: string | undefined): number | undefined {
@@ -1604,30 +1599,90 @@ function sayGraceOver(): void {
 }
 
 /**
- * Ctrl-C, SIGTERM or --once: stop accepting, close idle keep-alive connections, let responses in
- * flight finish for up to --grace seconds, exit 0. A second signal exits at once.
+ * The one shutdown of a process (darkhttpd's `running`): made in main, for the server (or a
+ * worker) around its http.Server, for the supervisor of --workers around its workers. Ctrl-C,
+ * SIGTERM, the supervisor or --once's answer call stop(why): no new connections, idle keep-alive
+ * connections closed, answers in flight finish for up to --grace seconds, then exit 0.
  */
-function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Trace,
-  accessLog: AccessLog): { stop: (why: string) => void; stopping: boolean } {
-  const shutdown = { stopping: false, stop };
-  return shutdown;
+interface Shutdown {
+  /** stop() was called. */
+  readonly stopping: boolean;
+  /** Every answer closes its connection: stopping, or --once (its one answer is the last). */
+  readonly closing: boolean;
+  /** Starts stopping; once stopping, a second call changes nothing. */
+  stop(why: string): void;
+  /** Exits at once, with what was written flushed (a second Ctrl-C). */
+  now(): void;
+  /** Whether a request may be answered: with --once, only the first. */
+  mayAnswer(): boolean;
+  /** An answer is complete: --once's one stops the server; when stopping, its idle connection is closed. */
+  answered(): void;
+}
 
-  function stop(why: string): void {
-    if (shutdown.stopping) return exitWhenFlushed(EXIT.ok);
-    shutdown.stopping = true;
-    accessLog.flush(); // the access log of what was served comes before the line saying we stop
-    if (!quiet) sayStopping(why, graceMs, openConnections(server) > 0);
-    server.close(() => {
+/** What a shutdown stops: one server's connections, or the worker processes of --workers. */
+interface Stoppable {
+  /** Connections (or workers) are still open: the stop line then says it lets them finish. */
+  busy(): boolean;
+  /** Stops accepting; calls `done` once everything has closed. */
+  close(done: () => void): void;
+  /** Closes what is idle now (keep-alive connections between two requests). */
+  closeIdle(): void;
+  /** The grace period is over: closes (or kills) what is still open. */
+  closeAll(): void;
+}
+
+function createShutdown(target: Stoppable, { graceMs, announce, once = false, beforeStop }: {
+  graceMs: number;
+  /** Says the stop lines (not with -q, nor in a worker: its supervisor says them once for all). */
+  announce: boolean;
+  once?: boolean;
+  /** Called first: the access log of what was served comes before the line saying we stop. */
+  beforeStop?: () => void;
+}): Shutdown {
+  let stopping = false;
+  let begun = 0;
+  let answers = 0;
+  const shutdown: Shutdown = {
+    get stopping() { return stopping; },
+    get closing() { return stopping || once; },
+    stop(why) {
+      if (stopping) return;
+      stopping = true;
+      beforeStop?.();
+      if (announce) sayStopping(why, graceMs, target.busy());
+      target.close(() => exitWhenFlushed(EXIT.ok));
+      target.closeIdle();
+      setTimeout(() => {
+        if (announce && target.busy()) sayGraceOver();
+        target.closeAll();
+      }, graceMs).unref();
+    },
+    now: () => exitWhenFlushed(EXIT.ok),
+    mayAnswer: () => !once || begun++ === 0,
+    answered() {
+      answers += 1;
+      if (once && answers === 1) shutdown.stop('served one request (--once)');
+      // A keep-alive connection whose last answer just went out is idle now: close it.
+      else if (stopping) setImmediate(target.closeIdle);
+    },
+  };
+  return shutdown;
+}
+
+/** An http.Server as a shutdown stops it: its connections, then the process. */
+function stoppableServer(server: http.Server, trace: Trace): Stoppable {
+  return {
+    busy: () => openConnections(server) > 0,
+    close: (done) => server.close(() => {
       trace('all connections closed');
-      exitWhenFlushed(EXIT.ok);
-    });
-    server.closeIdleConnections();
-    setTimeout(() => {
-      if (!quiet) sayGraceOver();
+      done();
+    }),
+    closeIdle: () => server.closeIdleConnections(),
+    closeAll: () => {
       server.closeAllConnections();
       exitWhenFlushed(EXIT.ok);
-    }, graceMs).unref();
-  }
+    },
+  };
 }
 
 // ---- --workers: one process binds the port, N processes answer ----
@@ -1639,8 +1694,8 @@ function stopper(server: http.Server, graceMs: number, quiet: boolean, trace: Tr
  * JavaScript on one core per process: on 2 cores, 2 workers took a 1 KiB GET from ~32,000 to
  * 50,000-59,000 requests/s (wrk -t1 -c50 on the same machine; 0.43 -> 0.79x nginx in the bench).
  */
-async function superviseWorkers(address: ListenAddress, count: number, root: string, graceMs: number,
-  quiet: boolean, trace: Trace): Promise<void> {
+async function superviseWorkers(address: ListenAddress, count: number, root: string, trace: Trace,
+  makeShutdown: (workers: Stoppable) => Shutdown): Promise<void> {
   const listener = net.createServer();
   const bound = await listenTcp(listener, address, PROGRAM);
   const port = (listener.address() as net.AddressInfo).port;
@@ -1652,25 +1707,25 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
   // so it never accepts a connection of its own.
   listener.close();
 
-  let stopping = false;
-  const stop = (why: string) => {
-    // A second Ctrl-C: the workers exit at once, as a single server would.
-    if (stopping) return tellWorkers(workers.keys(), 'stop-now');
-    stopping = true;
-    if (!quiet) sayStopping(why, graceMs);
-    tellWorkers(workers.keys(), 'stop');
-    setTimeout(() => { if (!quiet && workers.size > 0) sayGraceOver(); }, graceMs).unref();
-    // A worker stuck past its own grace period is not waited for forever.
-    setTimeout(() => { for (const child of workers.keys()) child.kill('SIGKILL'); }, graceMs + 5000).unref();
-  };
+  let allExited = () => {};
+  const shutdown = makeShutdown({
+    busy: () => workers.size > 0,
+    close: (done) => {
+      allExited = done;
+      tellWorkers(workers.keys(), 'stop');
+    },
+    closeIdle: () => {},
+    // Each worker has its own grace period; one stuck past it is not waited for forever.
+    closeAll: () => setTimeout(() => { for (const child of workers.keys()) child.kill('SIGKILL'); }, 5000).unref(),
+  });
   let ready = false;
   let spare: SpareSocket | undefined;
   const restarts: number[] = [];
   const watch = (child: ChildProcess) => child.once('exit', (code, signal) => {
     const n = workers.get(child)!;
     workers.delete(child);
-    if (stopping) {
-      if (workers.size === 0) exitWhenFlushed(EXIT.ok);
+    if (shutdown.stopping) {
+      if (workers.size === 0) allExited();
       return;
     }
     if (!ready) return; // workerListening says it
@@ -1692,11 +1747,10 @@ async function superviseWorkers(address: ListenAddress, count: number, root: str
     exitWhenFlushed(EXIT.tempFail);
   });
   for (const child of workers.keys()) watch(child);
-  // Not onStopSignals: a second Ctrl-C is relayed to the workers ('stop-now'), which exit at once.
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  await Promise.all([...workers.keys()].map((child) => workerListening(child, () => stopping)));
-  if (stopping) return;
+  // A second Ctrl-C: the workers exit at once, as a single server would.
+  onStopSignals((signal) => shutdown.stop(signal), { again: () => tellWorkers(workers.keys(), 'stop-now') });
+  await Promise.all([...workers.keys()].map((child) => workerListening(child, () => shutdown.stopping)));
+  if (shutdown.stopping) return;
   ready = true;
   spare = await borrowSocket(workers.keys().next().value!, trace);
   console.log('Ready to serve...');
@@ -1770,16 +1824,15 @@ function tellWorkers(workers: Iterable<ChildProcess>, what: 'stop' | 'stop-now')
 /**
  * A worker: serves on the socket its supervisor bound, and stops gracefully on the first of its
  * supervisor's 'stop', a signal of its own (Ctrl-C reaches every process of the terminal's
- * group), or the loss of its supervisor; a second request to stop changes nothing.
+ * group), or the loss of its supervisor; a second request to stop changes nothing (the
+ * supervisor, which got the second Ctrl-C too, says 'stop-now').
  */
-async function serveAsWorker(server: http.Server, shutdown: { stop: (why: string) => void; stopping: boolean }): Promise<void> {
-  const stopOnce = (why: string) => { if (!shutdown.stopping) shutdown.stop(why); };
-  process.on('SIGINT', () => stopOnce('SIGINT'));
-  process.on('SIGTERM', () => stopOnce('SIGTERM'));
-  process.on('disconnect', () => stopOnce('supervisor gone'));
+async function serveAsWorker(server: http.Server, shutdown: Shutdown): Promise<void> {
+  onStopSignals((signal) => shutdown.stop(signal), { again: () => {} });
+  process.on('disconnect', () => shutdown.stop('supervisor gone'));
   process.on('message', (message) => {
-    if (message === 'stop') stopOnce('told to stop');
-    if (message === 'stop-now') exitWhenFlushed(EXIT.ok);
+    if (message === 'stop') shutdown.stop('told to stop');
+    if (message === 'stop-now') shutdown.now();
     // The supervisor keeps a copy of the listening socket to restart workers with.
     if (message === 'lend-socket') process.send?.('socket', listeningHandle(server));
   });
@@ -1820,7 +1873,9 @@ async function main(): Promise<void> {
   // Set only in the processes that superviseWorkers starts: their number, 1 to N.
   const worker = Number(process.env[WORKER_ENV] ?? 0);
   const trace = createTrace(worker > 0 ? `${PROGRAM} worker ${worker}` : PROGRAM, Boolean(flags.verbose));
-  if (workers > 1 && worker === 0) return superviseWorkers(address, workers, root, graceMs, quiet, trace);
+  if (workers > 1 && worker === 0) {
+    return superviseWorkers(address, workers, root, trace, (pool) => createShutdown(pool, { graceMs, announce: !quiet }));
+  }
 
   const server = http.createServer({
     keepAliveTimeout: keepAliveMs,
@@ -1842,39 +1897,33 @@ async function main(): Promise<void> {
 
   const accessLog = createAccessLog();
   // A worker's stop is announced by the process that started it, once for all of them.
-  const shutdown = stopper(server, graceMs, quiet || worker > 0, trace, accessLog);
-  let served = 0;
+  const shutdown = createShutdown(stoppableServer(server, trace),
+    { graceMs, announce: !quiet && worker === 0, once: Boolean(flags.once), beforeStop: accessLog.flush });
   const config: ServeConfig = {
     root,
     listing: !flags['no-listing'],
     dotfiles: Boolean(flags.dotfiles),
-    once: Boolean(flags.once),
     log: !quiet,
     verbose: Boolean(flags.verbose),
   };
   const state: ServerState = {
     config,
     trace,
-    isStopping: () => shutdown.stopping,
+    shutdown,
     cache: smallFileCache(1000, 64 * 1024 * 1024),
     stat: statOncePerTurn(),
     reportShortage,
     accessLog,
     answerLines: new WeakMap(),
     listingsInFlight: 0,
-    onResponseDone: () => {
-      served += 1;
-      if (config.once && served === 1) shutdown.stop('served one request (--once)');
-      // A keep-alive connection whose last answer just went out is idle now: close it.
-      else if (shutdown.stopping) setImmediate(() => server.closeIdleConnections());
-    },
   };
   wireServer(server, state);
 
   if (worker > 0) return serveAsWorker(server, shutdown);
   const bound = await listenTcp(server, address, PROGRAM);
   // Handlers before the ready line: whoever waits for that line may signal us right after it.
-  onStopSignals((signal) => shutdown.stop(signal));
+  // A signal while --once is already stopping exits at once, as a second one does.
+  onStopSignals((signal) => (shutdown.stopping ? shutdown.now() : shutdown.stop(signal)));
   // The ready line even with -q: it says where to connect, and scripts wait for it.
   console.log('Ready to serve...');
   for (const line of urlLines(bound, (server.address() as net.AddressInfo).port)) console.log(line);

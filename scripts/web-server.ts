@@ -314,8 +314,12 @@ function sendRawAndClose(server: ServerState, socket: net.Socket, status: number
   const head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${new Date().toUTCString()}\r\n${extraHeaders}` +
     `Content-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   traceResponseHead(server, formatEndpoint(socket.remoteAddress, socket.remotePort), head);
-  if (server.config.log) server.accessLog.add({ client: socket.remoteAddress, requestLine, status, bytes: body.length });
-  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  // RFC 9110 §9.3.2: an answer to HEAD has no content, even when the rest of its line was refused.
+  // (requestLine is the first line of the chunk the parser refused: the refused request's own
+  // when it came alone, as typed into nc, not always when it came pipelined behind others.)
+  const content = requestLine.startsWith('HEAD ') ? Buffer.alloc(0) : body;
+  if (server.config.log) server.accessLog.add({ client: socket.remoteAddress, requestLine, status, bytes: content.length });
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), content]));
   // end() waits for the client to read; a client that never does must not hold the socket. But
   // one that reads slowly must get it all (a RST makes its kernel drop what it has not read
   // yet, answers before this one included): so 2 s without progress, not 2 s in all.

@@ -878,6 +878,14 @@ test(`hostile requests (${HOSTILE.length}): each gets its status, none leaks a b
   assert.is((await get('/hello.txt')).status, 200);
 });
 
+test('a HEAD the parser refuses gets its 400 head and no body (the fuzz found the page sent after it)', async () => {
+  const r = await rawRequest(server.port, 'HEAD etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.is(r.status, 400);
+  assert.match(r.headers.connection, 'close');
+  assert.ok(r.closed, 'closed after its head');
+  assert.is(r.raw.length, r.raw.indexOf('\r\n\r\n') + 4, 'nothing after the head');
+});
+
 test('a hand-typed request with bare LF line ends (nc without -C) gets 400 that says how to send CR LF', async () => {
   const r = await rawRequest(server.port, 'GET /hello.txt HTTP/1.1\nHost: x\n\n');
   assert.is(r.status, 400);

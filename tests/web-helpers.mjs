@@ -34,6 +34,7 @@ export function makeSite() {
     '/style.css': Buffer.from('#box { color: rgb(1, 2, 3); }\n'),
     '/picture.png': pngBytes(7, 5),
     '/one-kib.txt': Buffer.from('x'.repeat(1023) + '\n'),
+    '/hundred.bin': patternBytes(100, 3), // the file tests/web-cases.mjs's Range rows are written for
     '/sub/deeper/data.json': Buffer.from('{"ok":true}\n'),
     '/sub/a&b <c>.txt': Buffer.from('escaped name\n'),
     '/sub/50%.txt': Buffer.from('percent in the name\n'),

@@ -29,7 +29,9 @@ const OPEN_CLOSE_MS = (REQUEST_TIMEOUT_S + 1) * 1000 + 8000;
 const PASSWD = 'root:x:0:0:';
 // `127.0.0.5 - - [24/Nov/2026:18:01:49 +0000] "GET /x HTTP/1.1" 404 233`: a quoted field with \" and \\ escaped, \n \r \t named.
 const READY_LINES = /^(Ready to serve\.\.\.|Open http:\/\/\S+|Serving .*)$/;
-const CLF_LINE = /^127\.0\.0\.\d+ - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "(?:[^"\\\x00-\x1f\x7f-\xff]|\\["\\nrt]|\\x[0-9a-f]{2})*(?:\.\.\.)?" \d{3} (?:\d+|-)$/;
+const FIELD = '"(?:[^"\\\\\\x00-\\x1f\\x7f-\\xff]|\\\\["\\\\nrt]|\\\\x[0-9a-f]{2})*(?:\\.\\.\\.)?"';
+// Combined Log Format's "referer" "user-agent" may follow: the exact format is accessLogLine's table.
+const CLF_LINE = new RegExp(`^127\\.0\\.0\\.\\d+ - - \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}\\] ${FIELD} \\d{3} (?:\\d+|-)(?: ${FIELD} ${FIELD})?$`);
 
 /**
  * The fuzzer's starting points: the request targets of tests/web-cases.mjs (paths inside the root

@@ -26,7 +26,7 @@ function uppercaseBytes<Bytes extends Uint8Array>(chunk: Bytes, from: number, to
  * From this size on, chunks go through WebAssembly: copied into its memory, transformed 16 bytes
  * per step, copied back. It earns its lines on the 1 GiB stream through tcp-server: the bench's
  * "a-z transform" row runs tcp-server bundled as built and with the byte loop alone, in turns on
- * the same runtime (tests/bench/RESULTS.md, 2026-12-04: 1.7 to 2.1 times the byte loop's MB/s, and the
+ * the same runtime (tests/bench/RESULTS.md, 2026-12-04: 1.3 to 2.1 times the byte loop's MB/s, and the
  * byte loop alone fell below Python's bytes.upper). A 4-byte (SWAR) loop that stood between them
  * is gone: it only ever took chunks under 512 bytes, where it saved ~10-25 ns on a 64-byte
  * datagram (65-80 ns against 56, in-process) whose round trip through udp-server takes ~7,400 ns,

@@ -1,7 +1,7 @@
 // How every socklab program runs and ends: its main function, its failures as one line and a
 // sysexits code (never a stack trace), output flushed before exit, and Ctrl-C/SIGTERM.
 import { EXIT, type ExitCode } from './exit-codes.ts';
-import { escapeControls } from './terminal-text.ts';
+import { escapeForPeople } from './terminal-text.ts';
 
 /** A mistake on the command line: printed as one line, exit 64. */
 export class UsageError extends Error {}
@@ -62,7 +62,7 @@ function whenStdoutCloses(program: string, server: boolean): void {
 /** One line on stderr, then exit with `code` once it (and any data before it) is out. */
 function exitWith(program: string, message: string, code: ExitCode): void {
   // An argument or a server's bytes inside the sentence must not split it or steer the terminal.
-  process.stderr.write(`${program}: ${escapeControls(message)}\n`);
+  process.stderr.write(`${program}: ${escapeForPeople(message)}\n`);
   exitWhenFlushed(code);
 }
 
@@ -80,14 +80,16 @@ export function exitWhenFlushed(code: ExitCode): void {
 
 /**
  * Ctrl-C and SIGTERM for a server: the first calls `stop`, which stops accepting and lets what is
- * in flight finish; a second exits at once (with what was written flushed), as a user who presses
- * Ctrl-C twice expects.
+ * in flight finish; a second calls `again`, which by default exits at once (with what was written
+ * flushed), as a user who presses Ctrl-C twice expects. (web-server --workers: the supervisor
+ * relays it to its workers, which themselves leave it to the supervisor.)
  */
-export function onStopSignals(stop: (signal: 'SIGINT' | 'SIGTERM') => void): void {
+export function onStopSignals(stop: (signal: 'SIGINT' | 'SIGTERM') => void,
+  { again = () => exitWhenFlushed(EXIT.ok) }: { again?: () => void } = {}): void {
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (stopping) return exitWhenFlushed(EXIT.ok);
+      if (stopping) return again();
       stopping = true;
       stop(signal);
     });

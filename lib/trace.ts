@@ -1,5 +1,6 @@
 // The -v trace: one stderr line per socket event, stamped with the wall-clock time to the
 // microsecond so a student can line it up with Wireshark's "Time of Day" column.
+import { escapeForPeople } from './terminal-text.ts';
 
 /** An address as a student reads it: IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4. */
 export function formatAddress(address: string): string {
@@ -43,11 +44,12 @@ export function isTracing(trace: Trace): boolean {
 // How -v shows an HTTP head (web-server and http-client): one line per header line, indented
 // under the trace line and marked "> " (request) or "< " (response), as curl -v does.
 /**
- * The head's lines, with control characters shown as \xHH so that a hostile head cannot forge
- * trace lines. C1 controls count too: a head read as latin1 turns byte 0x9b into U+009B, which a
- * terminal may take for CSI, the start of an escape sequence, as it takes ESC [.
+ * The head's lines (a string of bytes, one character per byte, as node:http and http-client read
+ * it) shown as lib/terminal-text shows bytes, so that a hostile head cannot forge trace lines or
+ * steer the terminal: a lone byte 0x9b would otherwise reach it as CSI, the start of an escape
+ * sequence, as ESC [ does.
  */
 export function indentHead(head: string, prefix: '> ' | '< '): string {
-  const printable = (line: string) => line.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return head.replace(/\r\n\r\n$/, '').split('\r\n').map((line) => `  ${prefix}${printable(line)}`).join('\n');
+  return head.replace(/\r\n\r\n$/, '').split('\r\n')
+    .map((line) => `  ${prefix}${escapeForPeople(Buffer.from(line, 'latin1'))}`).join('\n');
 }

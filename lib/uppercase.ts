@@ -8,23 +8,29 @@ export function uppercaseAscii<Bytes extends Uint8Array>(chunk: Bytes): Bytes {
     const simd = simdUppercaser();
     if (simd) return uppercaseWithSimd(chunk, simd);
   }
-  // Byte by byte up to a 4-byte boundary, 4 bytes at a time through the middle, bytes again at
-  // the tail. Four at a time: about 3x the plain byte loop (0.8 -> 2.8 GB/s on 64 KiB chunks).
-  const start = Math.min(chunk.length, (4 - (chunk.byteOffset & 3)) & 3);
-  const words = (chunk.length - start) >>> 2;
-  uppercaseBytes(chunk, 0, start);
-  if (words > 0) uppercaseWords(new Uint32Array(chunk.buffer, chunk.byteOffset + start, words));
-  uppercaseBytes(chunk, start + words * 4, chunk.length);
+  return uppercaseBytes(chunk, 0, chunk.length);
+}
+
+/** The rule itself, one byte at a time, from `from` up to `to`. */
+function uppercaseBytes<Bytes extends Uint8Array>(chunk: Bytes, from: number, to: number): Bytes {
+  for (let i = from; i < to; i++) {
+    // 0x61..0x7a is a..z, and A..Z is 0x20 below. Bytes >= 0x80 (UTF-8, binary) are never touched.
+    if (chunk[i] >= 0x61 && chunk[i] <= 0x7a) chunk[i] -= 0x20;
+  }
   return chunk;
 }
 
-// ---- 16 bytes at a time: WebAssembly SIMD, for TCP's large chunks ----
+// ---- The same rule, 16 bytes a step: WebAssembly SIMD, for TCP's large chunks ----
 
 /**
  * From this size on, chunks go through WebAssembly: copied into its memory, transformed 16 bytes
- * per step, copied back: 11 GB/s on 64 KiB chunks, copies included, against 2.8 for the 4-byte
- * loop. A 1 GiB stream through tcp-server: ~930 -> ~1,130 MB/s (Python bytes.upper: ~1,020). Small
- * datagrams stay in JS.
+ * per step, copied back. It earns its lines on the 1 GiB stream through tcp-server: the bench's
+ * "a-z transform" row runs tcp-server bundled as built and with the byte loop alone, in turns on
+ * the same runtime (tests/bench/RESULTS.md, 2026-12-04: 1.3 to 2.1 times the byte loop's MB/s, and the
+ * byte loop alone fell below Python's bytes.upper). A 4-byte (SWAR) loop that stood between them
+ * is gone: it only ever took chunks under 512 bytes, where it saved ~10-25 ns on a 64-byte
+ * datagram (65-80 ns against 56, in-process) whose round trip through udp-server takes ~7,400 ns,
+ * and ~250 ns on 511 bytes. Small chunks and datagrams stay in the byte loop.
  */
 const SIMD_FROM = 512;
 /** The WebAssembly memory holds one piece of a chunk at a time: 2 pages of 64 KiB. */
@@ -64,7 +70,7 @@ function simdUppercaser(): SimdUppercaser | null {
       upper: exports.upper as SimdUppercaser['upper'],
     };
   } catch {
-    simd = null; // e.g. node --jitless: the 4-byte loop does the work
+    simd = null; // e.g. node --jitless: the byte loop does the work
   }
   return simd;
 }
@@ -127,29 +133,4 @@ function unsignedLeb128(value: number): number[] {
     out.push(value ? low | 0x80 : low);
   } while (value);
   return out;
-}
-
-// ---- 1 and 4 bytes at a time ----
-
-function uppercaseBytes(chunk: Uint8Array, from: number, to: number): void {
-  for (let i = from; i < to; i++) {
-    const byte = chunk[i];
-    // 0x61..0x7a is a..z; clearing bit 0x20 gives A..Z. Bytes >= 0x80 (UTF-8) are never touched.
-    if (byte >= 0x61 && byte <= 0x7a) chunk[i] = byte & 0xdf;
-  }
-}
-
-/**
- * SWAR ("SIMD within a register"): finds the a-z bytes of a 32-bit word with a few additions.
- * For each byte b, with its top bit cleared (h = b & 0x7f, so no carry reaches the next byte):
- * h + 0x1f has bit 7 set iff h >= 0x61 ('a'), h + 0x05 has bit 7 set iff h >= 0x7b ('z' + 1).
- * Bytes that had bit 7 set themselves (UTF-8, binary) are excluded with ~word.
- */
-function uppercaseWords(words: Uint32Array): void {
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i];
-    const low7 = word & 0x7f7f7f7f;
-    const lower = (low7 + 0x1f1f1f1f) & ~(low7 + 0x05050505) & ~word & 0x80808080;
-    if (lower !== 0) words[i] = word ^ (lower >>> 2); // 0x80 >>> 2 = 0x20: flips a-z to A-Z
-  }
 }

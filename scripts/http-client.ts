@@ -9,7 +9,7 @@ import { ExplainedError, UsageError, runProgram } from '../lib/program.ts';
 import { EXIT } from '../lib/exit-codes.ts';
 import { explainNetworkError } from '../lib/network-errors.ts';
 import { indentHead, createTrace, formatEndpoint, type Trace } from '../lib/trace.ts';
-import { escapeControls } from '../lib/terminal-text.ts';
+import { escapeForPeople } from '../lib/terminal-text.ts';
 
 declare const SOCKLAB_VERSION: string; // set by build.mjs from package.json
 
@@ -106,14 +106,14 @@ async function main(): Promise<void> {
       // The status line as soon as it arrives, before a long body (with -v, the trace showed it).
       // Both come from the wire: escaped, so that a server cannot move the cursor or add lines.
       if (!options.quiet && !options.include && !flags.verbose) {
-        process.stderr.write(`${escapeControls(h.statusLine)}${next.target ? ` -> ${escapeControls(location!)}` : ''}\n`);
+        process.stderr.write(`${escapeForPeople(h.statusLine)}${next.target ? ` -> ${escapeForPeople(location!)}` : ''}\n`);
       }
-      if (cannotFollow) process.stderr.write(`${PROGRAM}: not following the redirect: ${escapeControls(cannotFollow)}\n`);
+      if (cannotFollow) process.stderr.write(`${PROGRAM}: not following the redirect: ${escapeForPeople(cannotFollow)}\n`);
       return !next.target && !(fail && h.status >= 400);
     });
     if (next.target === undefined) {
       if (fail && head.status >= 400) {
-        process.stderr.write(`${PROGRAM}: the server answered ${head.status} ${escapeControls(head.reason)} (--fail)\n`);
+        process.stderr.write(`${PROGRAM}: the server answered ${head.status} ${escapeForPeople(head.reason)} (--fail)\n`);
         process.exitCode = EXIT_HTTP_ERROR;
       }
       return;

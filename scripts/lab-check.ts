@@ -30,7 +30,7 @@ import {
 import { ExplainedError, FinishedEarly, UsageError, exitWhenFlushed, runProgram } from '../lib/program.ts';
 import { EXIT, type ExitCode } from '../lib/exit-codes.ts';
 import { errorCode, explainNetworkError } from '../lib/network-errors.ts';
-import { escapeControls } from '../lib/terminal-text.ts';
+import { escapeForPeople } from '../lib/terminal-text.ts';
 import { byteCount, createTrace, formatEndpoint, isTracing, type Trace } from '../lib/trace.ts';
 import { uppercaseAscii } from '../lib/uppercase.ts';
 
@@ -111,9 +111,10 @@ function renderDetail(did: string, change: string, guess?: string, output?: stri
 }
 
 /**
- * Bytes from the wire as a terminal may show them: valid UTF-8 letters, digits, punctuation and
- * symbols as themselves, everything else (controls, escapes, bidi marks, broken UTF-8) as \xHH or
- * \u{...}, so that a hostile or broken server cannot move the cursor or forge a report line.
+ * Bytes from the wire as a terminal may show them (lib/terminal-text's one rule): valid UTF-8
+ * letters, digits, punctuation and symbols as themselves, everything else (controls, escapes,
+ * bidi marks, broken UTF-8) as \xHH or \u{...}, so that a hostile or broken server cannot move
+ * the cursor or forge a report line. Quoted, so `"` and `\` are escaped too.
  */
 export function showBytes(bytes: Uint8Array, max = 60): string {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -122,25 +123,7 @@ export function showBytes(bytes: Uint8Array, max = 60): string {
 
 /** showBytes without the quotes and the length: for lines of a server's own output. */
 export function showText(bytes: Uint8Array, max: number, quoted = false): string {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const part = buf.subarray(0, max);
-  const text = part.toString('utf8');
-  const shown = Buffer.from(text).equals(part) || buf.length > max
-    ? [...text].map((c) => showChar(c, quoted)).join('')
-    : [...part].map((b) => (b >= 0x20 && b < 0x7f ? showChar(String.fromCharCode(b), quoted) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-  return shown;
-}
-
-function showChar(c: string, quoted: boolean): string {
-  if (c === '\\') return '\\\\';
-  if (c === '"' && quoted) return '\\"';
-  if (c === '\r') return '\\r';
-  if (c === '\n') return '\\n';
-  if (c === '\t') return '\\t';
-  if (c === '\ufffd') return '\\ufffd'; // also what a cut-off UTF-8 sequence decodes to
-  if (c === ' ' || /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(c)) return c;
-  const code = c.codePointAt(0) ?? 0;
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  return escapeForPeople(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(0, max), { quoted });
 }
 
 /** A line of an HTTP head (read as latin1) as the report shows it: quoted and escaped. */
@@ -1971,7 +1954,7 @@ function startStudentServer(command: string, token: string, trace: Trace): Stude
     server.exit = { code, signal };
     trace(`--run: the server (PID ${child.pid}) exited (${signal ?? `code ${code}`})`);
   });
-  trace(`--run: started "${escapeControls(command)}" as PID ${child.pid}, in its own process group`);
+  trace(`--run: started "${escapeForPeople(command)}" as PID ${child.pid}, in its own process group`);
   return server;
 }
 
@@ -2064,7 +2047,7 @@ function startTicks(pid: number): number | undefined {
 }
 
 function commandOf(pid: number): string {
-  try { return escapeControls(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ').slice(0, 80)); } catch { return '?'; }
+  try { return escapeForPeople(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ').slice(0, 80)); } catch { return '?'; }
 }
 
 /** Stops what a run left behind, and says what it was (for the report's notes). */
@@ -2344,7 +2327,7 @@ async function startAndWait(session: Session): Promise<void> {
         : crash
           ? `It crashed before it could listen: it raised ${nameException(crash)}${explainException(crash, session.kind).meaning ? `; ${explainException(crash, session.kind).meaning}` : ''}.`
           : 'Does it take that port from its command line?';
-      throw new NothingListens(new ExplainedError(`--run: "${escapeControls(run.command)}" ${what} on ${session.kind === 'udp' ? 'UDP' : 'TCP'} ` +
+      throw new NothingListens(new ExplainedError(`--run: "${escapeForPeople(run.command)}" ${what} on ${session.kind === 'udp' ? 'UDP' : 'TCP'} ` +
         `port ${session.target.port}. ${why} Its output:\n${output || '  | (nothing)'}`, EXIT.unavailable), crash ? explainException(crash, session.kind).change : undefined);
     }
     await sleep(300);
@@ -2790,7 +2773,7 @@ export function earlyKind(argv: string[]): Kind | undefined {
 /** HOST:PORT as given after the kind (escaped), for the JSON of a command line that failed: '' if not given. */
 function earlyTarget(argv: string[], kind: Kind): string {
   const after = argv.slice(argv.indexOf(kind) + 1).filter((a) => !a.startsWith('-'));
-  return after.length >= 2 ? escapeControls(`${after[0]}:${after[1]}`) : '';
+  return after.length >= 2 ? escapeForPeople(`${after[0]}:${after[1]}`) : '';
 }
 
 /** UDP needs an address to send to; resolve a name once, as a failure to resolve is a usage matter. */
@@ -2820,7 +2803,7 @@ async function main(): Promise<void> {
     const kind = earlyKind(argv);
     if (!json || kind === undefined || err instanceof FinishedEarly || !(err instanceof UsageError || err instanceof ExplainedError)) throw err;
     const code = err instanceof ExplainedError ? err.exitCode : EXIT.usage;
-    process.stdout.write(`${JSON.stringify(reportOfError(kind, earlyTarget(argv, kind), escapeControls(err.message), code))}\n`);
+    process.stdout.write(`${JSON.stringify(reportOfError(kind, earlyTarget(argv, kind), escapeForPeople(err.message), code))}\n`);
     throw err;
   }
   const { kind, target } = invocation;
@@ -2884,7 +2867,7 @@ async function main(): Promise<void> {
     error = { exit: EXIT.unavailable, message: err.explanation.message };
     exitCode = EXIT.unavailable;
     // The text report says it under its first check; beside JSON, stderr is where a person looks.
-    if (invocation.json) process.stderr.write(`${PROGRAM}: ${escapeControls(err.explanation.message)}\n`);
+    if (invocation.json) process.stderr.write(`${PROGRAM}: ${escapeForPeople(err.explanation.message)}\n`);
   } finally {
     if (session.run?.server) await stopStudentServer(session.run.server);
     if (session.run) {

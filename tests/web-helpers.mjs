@@ -34,6 +34,7 @@ export function makeSite() {
     '/style.css': Buffer.from('#box { color: rgb(1, 2, 3); }\n'),
     '/picture.png': pngBytes(7, 5),
     '/one-kib.txt': Buffer.from('x'.repeat(1023) + '\n'),
+    '/hundred.bin': patternBytes(100, 3), // the file tests/web-cases.mjs's Range rows are written for
     '/sub/deeper/data.json': Buffer.from('{"ok":true}\n'),
     '/sub/a&b <c>.txt': Buffer.from('escaped name\n'),
     '/sub/50%.txt': Buffer.from('percent in the name\n'),
@@ -133,7 +134,10 @@ export function rawRequest(port, data, { host = '127.0.0.1', timeoutMs = 5000 } 
   });
 }
 
-/** Status, lower-cased headers and body of one HTTP/1.1 response (Content-Length framing only). */
+/**
+ * Status, lower-cased headers and body of one HTTP/1.1 response, framed by Content-Length or
+ * chunked (a folder listing). `used` is how many bytes it took (the next answer starts there).
+ */
 export function parseResponse(bytes) {
   const end = bytes.indexOf('\r\n\r\n');
   if (end === -1) return { status: 0, headers: {}, body: Buffer.alloc(0), raw: bytes, complete: false };
@@ -143,9 +147,29 @@ export function parseResponse(bytes) {
     const colon = line.indexOf(':');
     headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
+  const status = Number(statusLine.split(' ')[1]);
+  if (headers['transfer-encoding'] === 'chunked') return { status, statusLine, headers, raw: bytes, ...dechunk(bytes, end + 4) };
   const length = Number(headers['content-length'] ?? 0);
   const body = bytes.subarray(end + 4, end + 4 + length);
-  return { status: Number(statusLine.split(' ')[1]), statusLine, headers, body, raw: bytes, complete: body.length === length };
+  return { status, statusLine, headers, body, raw: bytes, complete: body.length === length, used: end + 4 + body.length };
+}
+
+/** A chunked body from `at` on (RFC 9112 §7.1): its bytes, and whether its last chunk has come. */
+function dechunk(bytes, at) {
+  const pieces = [];
+  for (;;) {
+    const lineEnd = bytes.indexOf('\r\n', at);
+    if (lineEnd === -1) break;
+    const size = parseInt(bytes.subarray(at, lineEnd).toString('latin1'), 16);
+    if (size === 0) {
+      const complete = bytes.length >= lineEnd + 4;
+      return { body: Buffer.concat(pieces), complete, used: lineEnd + 4 };
+    }
+    if (bytes.length < lineEnd + 2 + size + 2) break;
+    pieces.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+  return { body: Buffer.concat(pieces), complete: false, used: bytes.length };
 }
 
 /** A program that may be missing (Chromium, wrk): resolves with {code, stdout, stderr}, never rejects. */

@@ -2,13 +2,14 @@
 // Chromium: tests/system/chromium.test.mjs). One server serves a throwaway site for most tests; tests that need other flags start
 // their own. Every server binds 127.0.0.1 and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CURL, PYTHON3, WGET, bin, freePort, run, sleep, startProgram, testNeeding, waitForPort } from './helpers.mjs';
 import { SECRET, makeSite, parseResponse, rawRequest, startWebServer } from './web-helpers.mjs';
+import { RANGE_CASES, TARGET_CASES } from './web-cases.mjs';
 
 let site;
 let server;
@@ -101,7 +102,9 @@ test('HEAD answers the same head as GET, with no body', async () => {
     const getResponse = await get(path);
     const head = await rawRequest(server.port, `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.is(head.status, getResponse.status, path);
-    const without = (h) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date'));
+    // A listing is streamed (chunked); its HEAD does not make the rows, so it has no framing to
+    // announce (RFC 9110 §9.3.2 lets a HEAD leave out what only making the content would tell).
+    const without = (h) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date' && k !== 'transfer-encoding'));
     assert.equal(without(head.headers), without(getResponse.headers), path);
     // Nothing after the blank line: the raw bytes end with the head.
     assert.ok(head.raw.toString('latin1').endsWith('\r\n\r\n'), `${path}: HEAD sent a body`);
@@ -117,39 +120,17 @@ test('404 page is HTML naming the path, HTML-escaped', async () => {
   assert.not.ok(html.includes('<script>'));
 });
 
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const two = (n) => String(n).padStart(2, '0');
-const clock = (d) => `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
-/** Sunday, 06-Nov-94 08:49:37 GMT */
-const rfc850 = (d) => `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${two(d.getUTCFullYear() % 100)} ${clock(d)} GMT`;
-/** Sun Nov  6 08:49:37 1994 */
-const asctime = (d) => `${DAYS[d.getUTCDay()].slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${clock(d)} ${d.getUTCFullYear()}`;
-
+// The conditional headers' full tables are in-process (checkPreconditions, parseHttpDate); here,
+// one request per outcome, through the server.
 curlTest('conditional GET: 304 for a matching ETag and for If-Modified-Since; 200 otherwise', async () => {
   const first = await get('/hello.txt');
   const { etag } = first.headers;
   const lastModified = first.headers['last-modified'];
-  const cases = [
+  for (const [headers, status] of [
     [`If-None-Match: ${etag}\r\n`, 304],
-    [`If-None-Match: "other", W/${etag}\r\n`, 304],
-    ['If-None-Match: *\r\n', 304],
     ['If-None-Match: "other"\r\n', 200],
     [`If-Modified-Since: ${lastModified}\r\n`, 304],
-    // RFC 9110 §13.1.3: a date in the future, or one that is no HTTP-date, is ignored.
-    [`If-Modified-Since: ${new Date(Date.now() + 3600e3).toUTCString()}\r\n`, 200],
-    ['If-Modified-Since: 3000\r\n', 200],
-    ['If-Modified-Since: 2099-01-01\r\n', 200],
-    ['If-Modified-Since: Sat, 01 Jan 2100 00:00:00 GMT\r\n', 200],
-    // Its obsolete forms are still read: RFC 850 and asctime, for the file's own time.
-    [`If-Modified-Since: ${rfc850(new Date(lastModified))}\r\n`, 304],
-    [`If-Modified-Since: ${asctime(new Date(lastModified))}\r\n`, 304],
-    ['If-Modified-Since: Mon, 01 Jan 1990 00:00:00 GMT\r\n', 200],
-    ['If-Modified-Since: not a date\r\n', 200],
-    // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
-    [`If-None-Match: "other"\r\nIf-Modified-Since: ${lastModified}\r\n`, 200],
-  ];
-  for (const [headers, status] of cases) {
+  ]) {
     const r = await get('/hello.txt', headers);
     assert.is(r.status, status, headers);
     if (status === 304) {
@@ -164,57 +145,35 @@ curlTest('conditional GET: 304 for a matching ETag and for If-Modified-Since; 20
   assert.is(curl.stdout.toString(), '304');
 });
 
-curlTest('Range: 206 for bytes=a-b, a- and -n; 416 when unsatisfiable; 200 for garbage or ranges costing more than the file', async () => {
-  const file = site.files['/hello.txt']; // "Hello, world!\n", 14 bytes
-  const cases = [
-    ['bytes=0-4', 206, 0, 4],
-    ['bytes=7-', 206, 7, 13],
-    ['bytes=-6', 206, 8, 13],
-    ['bytes=5-100', 206, 5, 13],
-    ['bytes=-100', 206, 0, 13],
-    ['bytes=13-13', 206, 13, 13],
-    ['bytes=14-', 416],
-    ['bytes=100-200', 416],
-    ['bytes=-0', 416],
-    ['BYTES=0-4', 206, 0, 4],
-    ['bytes= 0-4 ', 206, 0, 4],
-    // Overlapping and adjacent ranges are merged into one.
-    ['bytes=0-2,1-4', 206, 0, 4],
-    ['bytes=0-1,2-4', 206, 0, 4],
-    ['bytes=3-4,0-2', 206, 0, 4],
-    // Two ranges of a 14-byte file cost more as parts than the file: the whole file.
-    ['bytes=0-1,3-4', 200],
-    // Not valid syntax: ignored, the whole file (RFC 9110 §14.2 allows it; nginx and Apache agree).
-    ['bytes=5-2', 200],
-    ['bytes=0-1,5-2', 200],
-    ['lines=1-2', 200],
-    ['bytes=abc', 200],
-    ['bytes=--1', 200],
-    ['bytes=', 200],
-  ];
-  for (const [range, status, start, end] of cases) {
-    const r = await get('/hello.txt', `Range: ${range}\r\n`);
-    assert.is(r.status, status, range);
-    if (status === 206) {
-      assert.ok(r.body.equals(file.subarray(start, end + 1)), range);
-      assert.is(r.headers['content-range'], `bytes ${start}-${end}/${file.length}`);
-    } else if (status === 416) {
+// Every Range row is in-process (tests/web-cases.mjs, parseByteRanges and rangesToSend); here,
+// one row per class through the server, its answer derived from the row's parse.
+curlTest('Range: one row per class of tests/web-cases.mjs: 206 for one range, 416 unsatisfiable, 200 for one ignored', async () => {
+  const file = site.files['/hundred.bin'];
+  for (const [range, parsed] of RANGE_CASES.filter(([, , , marks]) => marks?.e2e === true)) {
+    const r = await get('/hundred.bin', `Range: ${range}\r\n`);
+    const shown = range.length > 40 ? `${range.slice(0, 40)}...` : range;
+    if (parsed === 'unsatisfiable') {
+      assert.is(r.status, 416, shown);
       assert.is(r.headers['content-range'], `bytes */${file.length}`);
+    } else if (parsed === undefined) {
+      assert.is(r.status, 200, shown);
+      assert.ok(r.body.equals(file), shown);
     } else {
-      assert.ok(r.body.equals(file), range);
+      const [{ start, end }] = parsed;
+      assert.is(r.status, 206, shown);
+      assert.ok(r.body.equals(file.subarray(start, end + 1)), shown);
+      assert.is(r.headers['content-range'], `bytes ${start}-${end}/${file.length}`);
     }
   }
+  // A 1 MiB file (read whole, from memory) and an empty one.
   const big = site.files['/big.dat'];
   const middle = await get('/big.dat', 'Range: bytes=500000-500999\r\n');
   assert.ok(middle.body.equals(big.subarray(500000, 501000)));
   assert.is((await get('/empty.txt', 'Range: bytes=0-\r\n')).status, 416);
-  // If-Range with another version's ETag: the whole file.
-  const stale = await get('/hello.txt', 'Range: bytes=0-4\r\nIf-Range: "stale"\r\n');
-  assert.is(stale.status, 200);
+  // If-Range reaches the decision (its table: rangesToSend in-process).
   const etag = (await get('/hello.txt')).headers.etag;
   assert.is((await get('/hello.txt', `Range: bytes=0-4\r\nIf-Range: ${etag}\r\n`)).status, 206);
-  // A weak tag never matches If-Range (strong comparison): the whole file.
-  assert.is((await get('/hello.txt', `Range: bytes=0-4\r\nIf-Range: W/${etag}\r\n`)).status, 200);
+  assert.is((await get('/hello.txt', 'Range: bytes=0-4\r\nIf-Range: "stale"\r\n')).status, 200);
   const curl = await run('/usr/bin/curl', ['-s', '-r', '0-4', `${server.url}/hello.txt`]);
   assert.is(curl.stdout.toString(), 'Hello');
 });
@@ -274,31 +233,19 @@ curlTest('several ranges: 206 multipart/byteranges, in memory and streamed from 
   assert.is(merged.headers['content-range'], `bytes 0-${big.length - 1}/${big.length}`);
 });
 
-test('preconditions in RFC 9110 order: If-Match and If-Unmodified-Since give 412, before If-None-Match / If-Modified-Since and Range', async () => {
+// Their order (RFC 9110 §13.2.2) is checkPreconditions' table, in-process; here, each outcome
+// through the server, and the ones that meet Range.
+test('preconditions: If-Match and If-Unmodified-Since give 412, before Range; a 304 with an ETag carries no Last-Modified', async () => {
   const first = await get('/hello.txt');
   const { etag } = first.headers;
-  const lastModified = first.headers['last-modified'];
-  const past = 'Mon, 01 Jan 1990 00:00:00 GMT';
-  const cases = [
+  for (const [headers, status] of [
     [`If-Match: ${etag}\r\n`, 200],
-    ['If-Match: *\r\n', 200],
-    [`If-Match: "nope", ${etag}\r\n`, 200],
     ['If-Match: "nope"\r\n', 412],
-    [`If-Match: W/${etag}\r\n`, 412], // strong comparison
+    ['If-Unmodified-Since: Mon, 01 Jan 1990 00:00:00 GMT\r\n', 412],
     ['If-Match: "nope"\r\nRange: bytes=0-4\r\n', 412], // a resumed download of another version
     [`If-Match: ${etag}\r\nRange: bytes=0-4\r\n`, 206],
-    [`If-Unmodified-Since: ${past}\r\n`, 412],
-    [`If-Unmodified-Since: ${lastModified}\r\n`, 200],
-    ['If-Unmodified-Since: not a date\r\n', 200],
-    // If-Match, when present, decides; If-Unmodified-Since is then not looked at.
-    [`If-Match: ${etag}\r\nIf-Unmodified-Since: ${past}\r\n`, 200],
-    // 412 comes before 304.
-    [`If-Match: "nope"\r\nIf-None-Match: ${etag}\r\n`, 412],
-    [`If-Match: ${etag}\r\nIf-None-Match: ${etag}\r\n`, 304],
-    // 304 comes before a Range.
     [`If-None-Match: ${etag}\r\nRange: bytes=0-4\r\n`, 304],
-  ];
-  for (const [headers, status] of cases) {
+  ]) {
     const r = await get('/hello.txt', headers);
     assert.is(r.status, status, headers);
     if (status === 412) assert.match(r.body.toString(), '412 Precondition Failed');
@@ -327,7 +274,7 @@ async function oneConnection(port, requests) {
       for (;;) {
         const parsed = parseResponse(buffered);
         if (parsed.complete) {
-          const used = parsed.raw.indexOf('\r\n\r\n') + 4 + parsed.body.length;
+          const { used } = parsed;
           answers.push(parsed);
           buffered = buffered.subarray(used);
           break;
@@ -427,7 +374,7 @@ test('folders: index.html, listing with escaped names and encoded links, /dir ->
   const listing = await get('/sub/');
   assert.is(listing.status, 200);
   const html = listing.body.toString();
-  assert.ok(html.includes('<a href="./a%26b%20%3Cc%3E.txt">a&#38;b &#60;c&#62;.txt</a>'), html);
+  assert.ok(html.includes('<a href="./a%26b%20%3Cc%3E.txt"><bdi>a&#38;b &#60;c&#62;.txt</bdi></a>'), html);
   assert.ok(html.includes('href="./50%25.txt"'), html);
   assert.ok(html.includes('href="./q%3F%23.txt"'), html);
   assert.ok(html.includes('href="./deeper/"'), html);
@@ -462,19 +409,26 @@ test('listings: folders first with a slash, size and time; a name the server ref
   writeFileSync(join(odd, 'back\\slash.txt'), 'x');
   symlinkSync(join(site.base, 'secret.txt'), join(odd, 'out-link'));
   symlinkSync('afile.txt', join(odd, 'in-link'));
+  // Names that pose as others: "\u202egnp.exe" reads "exe.png", a zero-width space hides in "a\u200bfile.txt".
+  writeFileSync(join(odd, '\u202egnp.exe'), 'not a picture');
+  writeFileSync(join(odd, 'a\u200bfile.txt'), 'not afile.txt');
   const listing = await get('/odd/');
   const html = listing.body.toString();
   // Every link in the page answers 200 (or 301 for a folder without its slash, never here).
   const links = [...html.matchAll(/href="\.\/([^"]*)"/g)].map((m) => m[1]);
-  assert.equal(links.sort(), ['afile.txt', 'in-link', 'zfolder/']);
+  assert.equal(links.sort(), ['%E2%80%AEgnp.exe', 'a%E2%80%8Bfile.txt', 'afile.txt', 'in-link', 'zfolder/']);
+  for (const shown of ['\\u{202e}gnp.exe', 'a\\u{200b}file.txt']) {
+    assert.ok(html.includes(`<bdi>${shown}</bdi></a> <small>(shown escaped:`), `${shown}: ${html}`);
+  }
+  assert.not.match(html, /[\u200b\u202e]/, 'no bidi control or zero-width character reaches the page');
   for (const link of links) assert.is((await get(`/odd/${link}`)).status, 200, link);
-  for (const [name, why] of [['lat\\xe9', 'not UTF-8'], ['tab\\x09here.txt', 'a control character or backslash'],
+  for (const [name, why] of [['lat\\xe9', 'not UTF-8'], ['tab\\there.txt', 'a control character or backslash'],
     ['back\\slash.txt', 'a control character or backslash'], ['out-link', 'a link out of this folder']]) {
-    assert.ok(html.includes(`${name} <small>(not served: ${why})</small>`), `${name}: ${html}`);
+    assert.ok(html.includes(`<bdi>${name}</bdi> <small>(not served: ${why})</small>`), `${name}: ${html}`);
   }
   // Folders first, with a slash; a file's size; a time for each.
-  assert.ok(html.indexOf('zfolder/') < html.indexOf('afile.txt'), 'folders come first');
-  assert.match(html, /<a href="\.\/afile\.txt">afile\.txt<\/a><\/td><td>\d{4}-\d\d-\d\d \d\d:\d\d<\/td><td>5<\/td>/);
+  assert.ok(html.indexOf('zfolder</bdi>/') < html.indexOf('afile.txt'), 'folders come first');
+  assert.match(html, /<a href="\.\/afile\.txt"><bdi>afile\.txt<\/bdi><\/a><\/td><td>\d{4}-\d\d-\d\d \d\d:\d\d<\/td><td>5<\/td>/);
   assert.not.ok(html.includes(SECRET));
   // A listing has no ETag: If-Match fails but for "*", If-None-Match: * is 304.
   assert.is((await get('/odd/', 'If-Match: "x"\r\n')).status, 412);
@@ -519,7 +473,9 @@ test('access log: one Common Log Format line per response, quotes and control ch
   await rawRequest(server.port, Buffer.from('GET /caf\u00e9\\ HTTP/1.1\r\nHost: x\r\n\r\n'));
   await sleep(100);
   const lines = server.output.stdout.slice(before).trimEnd().split('\n');
-  const clf = /^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "(.*)" (\d{3}) (\d+|-)$/;
+  // The exact format is accessLogLine's table (in-process); here, the fields that come from the
+  // wire, on lines that stay Common (or Combined: "referer" "user-agent" after them) Log Format.
+  const clf = /^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "(.*?)" (\d{3}) (\d+|-)(?: "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?$/;
   assert.is(lines.length, 4, lines.join('\n'));
   const [ok, missing, hostile, utf8] = lines.map((l) => clf.exec(l));
   assert.equal([ok[1], ok[2], ok[3]], ['GET /hello.txt HTTP/1.1', '200', '14']);
@@ -714,115 +670,83 @@ test('command line: --help, --version, a missing root, a port in use', async () 
   await noListing.stop();
 });
 
+test('-d a folder this user may not enter says "permission denied" (exit 77), not "no such folder"', async () => {
+  // A parent folder without search permission. Root passes every permission check, so as root the
+  // server runs as nobody (setpriv); as any other user the mode alone is enough.
+  const base = join(site.base, 'locked-parent');
+  mkdirSync(join(base, 'site'), { recursive: true });
+  chmodSync(site.base, 0o755);
+  chmodSync(base, 0o700);
+  try {
+    const asRoot = process.getuid() === 0;
+    const command = asRoot ? ['/usr/bin/setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', bin('web-server')]]
+      : [bin('web-server'), []];
+    if (asRoot) assert.ok(existsSync('/usr/bin/setpriv'), 'setpriv (util-linux) is needed to run as nobody');
+    if (!asRoot) chmodSync(base, 0o000);
+    const denied = await run(command[0], [...command[1], '-d', join(base, 'site'), '127.0.0.1', String(await freePort())]);
+    assert.is(denied.code, 77, denied.stderr);
+    assert.match(denied.stderr, `web-server: cannot serve "${join(base, 'site')}": permission denied`);
+    assert.not.match(denied.stderr, 'no such folder');
+  } finally {
+    chmodSync(base, 0o755);
+  }
+});
+
 // ---- Hostile requests ----
 
 const request = (target, { method = 'GET', version = 'HTTP/1.1', headers = 'Host: x\r\n' } = {}) =>
   `${method} ${target} ${version}\r\n${headers}Connection: close\r\n\r\n`;
 
-/** [what, raw request, expected status]: none may return a byte from outside the root. */
+/**
+ * [what, raw request, expected status]: none may return a byte from outside the root. One row per
+ * class: the full tables are in-process (parseTarget with tests/web-cases.mjs, hostHeaderProblem,
+ * transferCodingProblem, statusForParseError); here each class goes through the real server once.
+ */
 const HOSTILE = [
-  // Path traversal, in every spelling.
-  ['dot-dot', request('/../secret.txt'), 403],
-  ['many dot-dots to /etc/passwd', request('/../../../../../../etc/passwd'), 403],
-  ['dot-dot after a folder', request('/sub/../../secret.txt'), 403],
-  ['%2e%2e', request('/%2e%2e/secret.txt'), 403],
-  ['%2E%2E upper case', request('/%2E%2E/%2E%2E/etc/passwd'), 403],
-  ['.%2e mixed', request('/.%2e/secret.txt'), 403],
-  ['%2f as the separator', request('/..%2fsecret.txt'), 403],
-  ['%2f inside a folder name', request('/sub%2f..%2f..%2fsecret.txt'), 403],
-  ['%2F upper case with %2e', request('/%2e%2e%2F%2e%2e%2Fetc%2Fpasswd'), 403],
-  ['double encoding is decoded once: a missing folder', request('/%252e%252e/secret.txt'), 404],
-  ['double encoding is decoded once: the file named %2e%2e', request('/%252e%252e'), 200],
-  ['backslash', request('/..\\secret.txt'), 400],
-  ['encoded backslash', request('/%5c..%5csecret.txt'), 400],
-  ['backslashes after a folder', request('/sub\\..\\..\\secret.txt'), 400],
-  ['//etc/passwd stays under the root', request('//etc/passwd'), 404],
-  ['///../ ', request('///../secret.txt'), 403],
-  ['absolute-form with dot-dot', request('http://evil.example/../secret.txt'), 403],
-  ['absolute-form with %2e%2e', request('http://127.0.0.1/%2e%2e/%2e%2e/etc/passwd'), 403],
-  ['absolute-form to a file under the root', request('http://anything.example/hello.txt'), 200],
-  ['file: URI', request('file:///etc/passwd'), 400],
-  ['asterisk-form for GET', request('*'), 400],
-  ['a target without a leading slash', request('etc/passwd'), 400],
-  // Symlinks.
+  // Request targets, one per class of tests/web-cases.mjs.
+  ...TARGET_CASES.filter(([, , , marks]) => marks?.e2e).map(([target, , kind, { e2e }]) => [`target: ${kind}`, request(target), e2e]),
+  // What only the file system can say: symlinks, a FIFO, dot names.
   ['symlink to the secret', request('/secret-link.txt'), 403],
   ['symlink to /etc, then passwd', request('/etc-link/passwd'), 403],
   ['symlink to /etc, as a folder', request('/etc-link/'), 403],
-  ['symlink to /etc/passwd', request('/passwd-link'), 403],
   ['symlink that stays inside the root', request('/sub/hello-link.txt'), 200],
   ['a folder whose index.html is a symlink out of the root: listed, not served', request('/trap/'), 200],
   ['a FIFO is not a file', request('/fifo'), 403],
-  // NUL, control characters and bad percent-encoding.
-  ['%00 before an extension', request('/hello.txt%00.png'), 400],
-  ['%00 alone', request('/%00'), 400],
-  ['a raw NUL byte', request('/a\0b'), 400],
-  ['%zz', request('/%zz'), 400],
-  ['a lone %', request('/%'), 400],
-  ['invalid UTF-8 (%c3%28)', request('/%c3%28'), 400],
-  ['header injection via %0d%0a in the path', request('/%0d%0aSet-Cookie:%20owned=1'), 400],
-  ['Location injection via a folder redirect', request('/sub%0d%0aLocation:%20http://evil.example/'), 400],
-  ['CRLF in the query of a redirect stays encoded', request('/sub?%0d%0aSet-Cookie:%20owned=1'), 301],
-  ['a query never reaches the file system', request('/hello.txt?../../secret.txt'), 200],
-  // Dotfiles.
-  ['.env', request('/.env'), 404],
   ['.git/config', request('/.git/config'), 404],
-  ['dotfile in a folder', request('/sub/.hidden.txt'), 404],
   ['dotfile spelled %2e', request('/sub/%2ehidden.txt'), 404],
+  ['CRLF in the query of a redirect stays encoded', request('/sub?%0d%0aSet-Cookie:%20owned=1'), 301],
+  // What the parser refuses before any target is looked at.
+  ['a raw NUL byte in the target', request('/a\0b'), 400],
+  ['a space inside the target', 'GET /hello world.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+  ['a tab between method and target', 'GET\t/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+  ['bare LF line ends', 'GET /hello.txt HTTP/1.1\nHost: x\n\n', 400],
   // Versions.
   ['HTTP/9.9', request('/', { version: 'HTTP/9.9' }), 505],
-  ['HTTP/2.0 over plain HTTP/1 framing', request('/', { version: 'HTTP/2.0' }), 505],
-  ['HTTP/1.2', request('/', { version: 'HTTP/1.2' }), 505],
   ['FUBAR', request('/', { version: 'FUBAR' }), 400],
   ['HTTP/0.9 (no version)', 'GET /hello.txt\r\n\r\n', 400],
-  // Sizes.
+  // Sizes: a long target (the server's limit), a longer head (the parser's), a large header.
   ['a 10 KB request line', request(`/${'a'.repeat(10000)}`), 414],
   ['a 20 KB request line', request(`/${'a'.repeat(20000)}`), 414],
   ['a 20 KB header', request('/', { headers: `Host: x\r\nX-Big: ${'b'.repeat(20000)}\r\n` }), 431],
-  ['200 headers', request('/', { headers: `Host: x\r\n${Array.from({ length: 200 }, (_, i) => `X-H${i}: ${'v'.repeat(90)}\r\n`).join('')}` }), 431],
   // Methods.
   ['POST', request('/', { method: 'POST' }), 405],
-  ['PUT', request('/hello.txt', { method: 'PUT' }), 405],
-  ['DELETE', request('/hello.txt', { method: 'DELETE' }), 405],
-  ['TRACE', request('/', { method: 'TRACE' }), 405],
-  ['OPTIONS *', request('*', { method: 'OPTIONS' }), 405],
   ['CONNECT to port 22', request('127.0.0.1:22', { method: 'CONNECT' }), 405],
   ['CONNECT with a path', request('/', { method: 'CONNECT' }), 400],
-  ['CONNECT without a port', request('localhost', { method: 'CONNECT' }), 400],
-  ['a Host that is no IPv6 literal', request('/hello.txt', { headers: 'Host: [ab..cd::ef98:0:7654:321]\r\n' }), 400],
   ['an unknown method', request('/', { method: 'FOO' }), 501],
-  ['a lower-case method', request('/', { method: 'get' }), 501],
   ['HEAD with dot-dot', request('/../secret.txt', { method: 'HEAD' }), 403],
   // Framing.
   ['Content-Length and Transfer-Encoding together', request('/', { headers: 'Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n' }), 400],
-  ['Content-Length that is not a number', request('/', { headers: 'Host: x\r\nContent-Length: abc\r\n' }), 400],
-  ['HTTP/1.1 without Host', request('/hello.txt', { headers: '' }), 400],
-  // RFC 9112 §3.2: one Host line, a valid host[:port].
-  ['two Host lines', request('/hello.txt', { headers: 'Host: a.example\r\nHost: b.example\r\n' }), 400],
-  ['a Host with a space', request('/hello.txt', { headers: 'Host: a b\r\n' }), 400],
-  ['a Host with a slash', request('/hello.txt', { headers: 'Host: a/b\r\n' }), 400],
-  ['a Host with userinfo', request('/hello.txt', { headers: 'Host: user@a.example\r\n' }), 400],
-  ['a Host with an unclosed [', request('/hello.txt', { headers: 'Host: [::1\r\n' }), 400],
-  ['a Host with port 70000', request('/hello.txt', { headers: 'Host: a.example:70000\r\n' }), 400],
-  ['a Host [::1]:8080', request('/hello.txt', { headers: 'Host: [::1]:8080\r\n' }), 200],
-  ['an empty Host', request('/hello.txt', { headers: 'Host:\r\n' }), 200],
-  ['HTTP/1.0 without Host', request('/hello.txt', { headers: '', version: 'HTTP/1.0' }), 200],
-  ['absolute-form with userinfo', request('http://user@a.example/hello.txt'), 400],
-  ['absolute-form with port 99999', request('http://a.example:99999/hello.txt'), 400],
-  // RFC 9112 §3: a malformed request line is 400; 501 only for a well-formed unknown method.
-  ['an empty method', ' /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
-  ['a tab between method and target', 'GET\t/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
-  ['a method with @ in it', 'G@T /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
-  // RFC 9112 §6.3: Transfer-Encoding frames a request only if its final coding is chunked.
   ['Transfer-Encoding: xchunked', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: xchunked\r\n' }), 400],
-  ['Transfer-Encoding: gzip', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: gzip\r\n' }), 400],
-  ['Transfer-Encoding: chunked, gzip', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: chunked, gzip\r\n' }), 400],
   ['Transfer-Encoding: gzip, chunked (a coding not implemented)', request('/hello.txt', { headers: 'Host: x\r\nTransfer-Encoding: gzip, chunked\r\n' }), 501],
-  ['bare LF line ends', 'GET /hello.txt HTTP/1.1\nHost: x\n\n', 400],
-  ['a space inside the target', 'GET /hello world.txt HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+  // RFC 9112 §3.2: one Host line, a valid host[:port].
+  ['HTTP/1.1 without Host', request('/hello.txt', { headers: '' }), 400],
+  ['HTTP/1.0 without Host', request('/hello.txt', { headers: '', version: 'HTTP/1.0' }), 200],
+  ['two Host lines', request('/hello.txt', { headers: 'Host: a.example\r\nHost: b.example\r\n' }), 400],
+  ['a Host with userinfo', request('/hello.txt', { headers: 'Host: user@a.example\r\n' }), 400],
+  ['an empty Host', request('/hello.txt', { headers: 'Host:\r\n' }), 200],
 ];
 
 test(`hostile requests (${HOSTILE.length}): each gets its status, none leaks a byte from outside the root, the server keeps answering`, async () => {
-  assert.ok(HOSTILE.length >= 40);
   const passwd = readFileSync('/etc/passwd', 'utf8').split('\n')[0];
   for (const [what, raw, status] of HOSTILE) {
     const r = await rawRequest(server.port, raw);
@@ -845,6 +769,14 @@ test(`hostile requests (${HOSTILE.length}): each gets its status, none leaks a b
     assert.not.ok(r.raw.toString('latin1').includes(SECRET));
   });
   assert.is((await get('/hello.txt')).status, 200);
+});
+
+test('a HEAD the parser refuses gets its 400 head and no body (the fuzz found the page sent after it)', async () => {
+  const r = await rawRequest(server.port, 'HEAD etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.is(r.status, 400);
+  assert.match(r.headers.connection, 'close');
+  assert.ok(r.closed, 'closed after its head');
+  assert.is(r.raw.length, r.raw.indexOf('\r\n\r\n') + 4, 'nothing after the head');
 });
 
 test('a hand-typed request with bare LF line ends (nc without -C) gets 400 that says how to send CR LF', async () => {

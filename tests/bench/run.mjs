@@ -3,7 +3,7 @@
 // tests/bench/results.json and (full runs) tests/bench/RESULTS.md.
 //   node tests/bench/run.mjs           full run (several minutes)
 //   node tests/bench/run.mjs --smoke   seconds: one short repetition of everything (CI)
-//   node tests/bench/run.mjs --only tcp   only the workloads whose group (web, tcp, udp, start, memory, size) matches
+//   node tests/bench/run.mjs --only tcp   only the workloads whose group (web, tcp, uppercase, udp, start, memory, size) matches
 // Every load is bounded in count and time; every process started here is stopped by its PID.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -43,6 +43,7 @@ try {
   }
   if (wanted('tcp')) await benchTcpStream();
   if (wanted('tcp')) await benchTcpConnections();
+  if (wanted('uppercase')) await benchUppercasePaths();
   if (wanted('udp')) await benchUdp();
   if (wanted('start')) await benchStartup();
   if (wanted('memory')) await benchMemory();
@@ -107,6 +108,38 @@ async function benchTcpStream() {
   }
   const last = results[results.length - 1];
   last.ceiling = { name: 'iperf3 (no transform)', ...summary(rates) };
+}
+
+/**
+ * Issue 21: lib/uppercase.ts keeps its WebAssembly SIMD path for chunks of 512 bytes and more
+ * only while it beats a plain byte loop by 1.2x or more on the 1 GiB stream. tcp-server is
+ * bundled twice, as built and with tests/bench/baselines/uppercase_byte_loop.ts in place of
+ * lib/uppercase.ts, and both bundles run on the binaries' own runtime, 5 times in turns.
+ */
+async function benchUppercasePaths() {
+  const { build } = await import('esbuild');
+  const bundle = async (name, uppercase) => {
+    const outfile = join(work, `tcp-server-${name}.cjs`);
+    await build({
+      entryPoints: [join(root, 'scripts', 'tcp-server.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node24',
+      outfile, logLevel: 'error', define: { SOCKLAB_VERSION: '"bench"', 'import.meta.main': 'true' },
+      plugins: uppercase ? [{ name: 'uppercase', setup: (b) => b.onResolve({ filter: /lib\/uppercase\.ts$/ }, () => ({ path: uppercase })) }] : [],
+    });
+    return outfile;
+  };
+  const asBuilt = await bundle('as-built');
+  const byteLoop = await bundle('byte-loop', join(here, 'baselines', 'uppercase_byte_loop.ts'));
+  const contestants = [
+    ['socklab tcp-server, a-z by WebAssembly SIMD (as built)', serve(RUNTIME, [asBuilt, '-q', '127.0.0.1', '$PORT'], /Listening on/)],
+    ['the same, a-z by a plain byte loop', serve(RUNTIME, [byteLoop, '-q', '127.0.0.1', '$PORT'], /Listening on/)],
+    ['python bytes.upper', serve(PYTHON, [join(here, 'baselines', 'python_upper_server.py'), '127.0.0.1', '$PORT'], /Listening on/)],
+  ];
+  const reps = SMOKE ? 1 : 5;
+  await compare(`tcp-server's a-z transform: ${STREAM_BYTES / 2 ** 20} MiB through one connection (bundles on the binaries' runtime, ${reps} runs each, in turns)`, 'MB/s',
+    contestants, async (port) => {
+      const out = runLoad(NODE, [join(here, 'load', 'tcp_stream.mjs'), '127.0.0.1', String(port), String(STREAM_BYTES), SMOKE ? '10' : '60'], SMOKE ? 15 : 70);
+      return Number(/rate=([\d.]+)/.exec(out)[1]);
+    }, [[1.2, 'the same, a-z by a plain byte loop'], [1.0, 'python bytes.upper']], reps);
 }
 
 async function benchTcpConnections() {
@@ -224,9 +257,9 @@ function runLoad(file, args, seconds) {
  * Runs `measure(port)` REPS times against each contestant, in turns (ours, baseline 1, ...,
  * ours, ...) so that a noisy moment hits everyone alike, and records median, min and max.
  */
-async function compare(title, unit, contestants, measure, targets = []) {
+async function compare(title, unit, contestants, measure, targets = [], reps = REPS) {
   const samples = new Map(contestants.map(([name]) => [name, []]));
-  for (let rep = 0; rep < REPS; rep++) {
+  for (let rep = 0; rep < reps; rep++) {
     for (const [name, start] of contestants) {
       const port = await freePort();
       const server = await start(port);
@@ -371,7 +404,7 @@ function isOurs(row) {
 }
 
 function printEntry(entry) {
-  console.log(`\n${entry.title} (${entry.unit}, median of ${REPS}, min-max)`);
+  console.log(`\n${entry.title} (${entry.unit}, median of ${entry.rows[0]?.n ?? REPS}, min-max)`);
   for (const row of entry.rows) console.log(`  ${row.name.padEnd(32)} ${fmt(row.median).padStart(10)}  (${fmt(row.min)}-${fmt(row.max)})`);
 }
 

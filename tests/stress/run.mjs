@@ -15,6 +15,7 @@ import slowloris from './slowloris.mjs';
 import webSigterm from './web-sigterm.mjs';
 import webRace from './web-race.mjs';
 import webPipeline from './web-pipeline.mjs';
+import webListings from './web-listings.mjs';
 import badCli from './bad-cli.mjs';
 
 runOnPinnedRuntime();
@@ -28,7 +29,7 @@ try {
 const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const RUN_LIMIT_MS = 290_000;
 
-const scenarios = [...badCli, ...tcpLoad, ...udpLoad, ...tcpFaults, ...fdLimit, ...slowloris, ...webSigterm, ...webRace, ...webPipeline, ...httpFuzz]
+const scenarios = [...badCli, ...tcpLoad, ...udpLoad, ...tcpFaults, ...fdLimit, ...slowloris, ...webSigterm, ...webRace, ...webPipeline, ...webListings, ...httpFuzz]
   .filter((s) => !values.only || s.name.includes(values.only));
 
 const runStarted = performance.now();

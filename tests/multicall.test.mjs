@@ -1,10 +1,11 @@
 // The multi-call binary dist/socklab: one file that holds every program and runs the one named by
 // the link it is called through (a symlink or a hard link tcp-server -> socklab) or by its first
 // argument (socklab tcp-server 12000). With --help it lists the programs; bare, or with an unknown name,
-// it is a usage error (64); the chosen program sees only its own arguments.
+// it is a usage error (64); the chosen program sees only its own arguments. dist/tcp-server and the
+// others are links to it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROGRAMS, bin, freePort, importSource, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
@@ -33,6 +34,15 @@ function links() {
 test('dist/socklab exists and dist/SHA256SUMS lists it', () => {
   assert.ok(existsSync(socklab), 'dist/socklab is missing: run `npm run build`');
   assert.match(readFileSync(bin('SHA256SUMS'), 'utf8'), /^[0-9a-f]{64}  socklab$/m);
+});
+
+test('dist/ holds one executable: every program is a symlink to socklab, and SHA256SUMS gives them its hash', () => {
+  const sums = Object.fromEntries(readFileSync(bin('SHA256SUMS'), 'utf8').trimEnd().split('\n').map((l) => l.split(/\s+/).reverse()));
+  for (const p of PROGRAMS) {
+    assert.ok(lstatSync(bin(p)).isSymbolicLink(), `dist/${p} is not a symlink`);
+    assert.is(readlinkSync(bin(p)), 'socklab', `dist/${p} points elsewhere`);
+    assert.is(sums[p], sums.socklab, `SHA256SUMS gives ${p} another hash than socklab`);
+  }
 });
 
 test('socklab --help lists every program, exit 0; socklab alone is a usage error (64) that lists them too', async () => {

@@ -2,6 +2,7 @@
 // (with the fixes for typical mistakes), --help that teaches, --version, and the value parsers.
 import { isIP } from 'node:net';
 import mri from 'mri';
+import { closestName } from './did-you-mean.ts';
 import { exitCodesHelp, type ExitCodeEntry } from './exit-codes.ts';
 import { FinishedEarly, UsageError } from './program.ts';
 
@@ -141,32 +142,9 @@ function unknownOptionError(spec: ProgramSpec, argv: string[], flag: string): Us
     const instead = value !== undefined && /^\d+$/.test(value) ? ` (write ${value} without ${flag})` : '';
     return new UsageError(`there is no ${flag} option: the port is a plain argument${instead}; usage: ${spec.name} ${spec.usage[0].split(/ {2,}/)[0]}`);
   }
-  const near = flag.startsWith('--') ? closestOptionName(spec, name) : undefined;
+  const near = flag.startsWith('--') ? closestName(name, spec.options.map((o) => o.name)) : undefined;
   if (near) return new UsageError(`unknown option ${flag}: did you mean --${near}?`);
   return new UsageError(`unknown option ${flag}; see ${spec.name} --help`);
-}
-
-/** The option name a typo most likely meant: at most 2 edits away (and fewer than its length). */
-function closestOptionName(spec: ProgramSpec, typed: string): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const { name } of spec.options) {
-    const distance = editDistance(typed, name);
-    if (distance <= 2 && distance < name.length / 2 && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions of one character each. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 /**

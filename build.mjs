@@ -28,7 +28,6 @@ const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const nodeVersion = JSON.parse(readFileSync(join(runtimePkg, 'package.json'), 'utf8')).version;
 const arch = option('--arch') ?? 'x64';
 if (!['x64', 'arm64'].includes(arch)) fail(`--arch ${arch}: give x64 or arm64`);
-const target = `node${nodeVersion}-linux-${arch}`; // a full version: pkg looks nothing up online
 const programs = readdirSync(join(root, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
 // What dist/ holds: socklab, and a symlink per program to it (what SHA256SUMS lists, in this order).
 const binaries = [...programs, 'socklab'];
@@ -121,19 +120,39 @@ async function packageSocklab(code) {
   mkdirSync(dist, { recursive: true });
   // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
   const output = join(dist, `.socklab.${process.pid}.new`); // two builds into one folder do not collide
-  try {
-    await promisify(execFile)(join(runtimePkg, 'bin', 'node'), [
-      join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'bin.js'),
-      seaMainPath('socklab', code), '--sea', '--targets', target, '--output', output,
-    ], { env: { ...process.env, HOME: pkgHome } });
-  } catch (err) {
-    fail(`pkg failed:\n${err.stdout}${err.stderr}`);
-  }
+  await pkgSea(seaMainPath('socklab', code), output);
   renameSync(output, join(dist, 'socklab'));
   for (const p of programs) linkToSocklab(p);
   const hash = sha256(join(dist, 'socklab')); // one file: sha256sum -c reads it through each link
   writeFileSync(join(dist, 'SHA256SUMS'), binaries.map((b) => `${hash}  ${b}\n`).join(''));
   console.log(`build: ${join(dist, 'socklab')}; ${programs.join(', ')} -> socklab`);
+}
+
+/**
+ * The SEA's own settings (Node's single-executable-applications.md), fixed inside the blob:
+ * - execArgvExtension "none": NODE_OPTIONS is ignored, so a --require or --inspect in the
+ *   environment can no longer run code inside a student's program or open a debugger port to it.
+ * - --disable-sigusr1: nor can a SIGUSR1, on which Node opens 127.0.0.1:9229 to every local user.
+ */
+function seaSettings() {
+  return { disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: ['--disable-sigusr1'], execArgvExtension: 'none' };
+}
+
+// pkg 6.23 accepts "seaConfig" in its configuration but never passes it on to sea(), the function
+// its --sea runs (lib-es5/index.js: sea(inputFin, { targets, signature })), so no SEA setting can
+// reach the blob through its command line or config. We call that function with them instead;
+// the tests that set NODE_OPTIONS fail if a pkg upgrade stops honouring them.
+async function pkgSea(main, output) {
+  const script = `const [seaJs, main, nodeRange, arch, output, settings] = process.argv.slice(1);
+require(seaJs).default(main, { targets: [{ nodeRange, platform: 'linux', arch, output }], seaConfig: JSON.parse(settings) })
+  .catch((err) => { console.error(err.message); process.exit(1); });`;
+  const seaJs = join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'sea.js');
+  try {
+    await promisify(execFile)(join(runtimePkg, 'bin', 'node'), ['-e', script, seaJs, main, `node${nodeVersion}`, arch, output,
+      JSON.stringify(seaSettings())], { env: { ...process.env, HOME: pkgHome } });
+  } catch (err) {
+    fail(`pkg failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+  }
 }
 
 /** dist/NAME -> socklab, replacing whatever was there (an executable of an older build) in one rename. */

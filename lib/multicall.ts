@@ -65,9 +65,38 @@ function helpText(names: readonly string[], version: string): string {
     'otherwise the program\'s own (see its --help).\n';
 }
 
+/**
+ * Node's environment variables that add to what a packaged program prints on stderr: debug lines
+ * (NODE_DEBUG=net,http: dozens per connection; NODE_DEBUG_NATIVE) and warnings (more of them, or
+ * sent to a file). NODE_OPTIONS the SEA blob ignores by itself (build.mjs: execArgvExtension
+ * "none"). Of the others Node reads, NODE_V8_COVERAGE and NODE_COMPILE_CACHE still write into the
+ * folder they name (Node does so outside any program code, even across a restart); NODE_PATH,
+ * NODE_EXTRA_CA_CERTS and NODE_TLS_* change nothing (no module is loaded from disk, no TLS is
+ * spoken); UV_THREADPOOL_SIZE tunes speed only, and TZ sets the logs' time zone, as it should.
+ */
+export const NODE_VARIABLES = ['NODE_DEBUG', 'NODE_DEBUG_NATIVE', 'NODE_PENDING_DEPRECATION', 'NODE_REDIRECT_WARNINGS'];
+
+/**
+ * Node reads those variables while it starts, before any program code runs: so when one is set,
+ * socklab starts itself again without them, in place (execve: the same PID, descriptors and
+ * arguments), before it has read or written anything. Costs one more start only then.
+ */
+function restartWithoutNodeVariables(): void {
+  const set = NODE_VARIABLES.filter((name) => process.env[name] !== undefined);
+  if (set.length === 0 || !process.execve) return;
+  const env = { ...process.env };
+  for (const name of set) delete env[name];
+  try {
+    process.execve(process.execPath, [process.argv0, ...process.argv.slice(2)], env);
+  } catch {
+    // execve refused: run as we are, with what those variables do
+  }
+}
+
 /** Runs the chosen program as if it had been started under its own name, or exits. */
 export function runMultiCall(programs: Record<string, ProgramModule>, version: string, require: NodeJS.Require,
   filename: string, dirname: string): void {
+  restartWithoutNodeVariables();
   const calledAs = process.argv0.slice(process.argv0.lastIndexOf('/') + 1);
   const choice = chooseProgram(Object.keys(programs), version, calledAs, process.argv.slice(2));
   if ('exit' in choice) {

@@ -63,7 +63,7 @@ checkTools();
 // The build: bundle, then package. A release adds an archive of what was packaged.
 if (!(release && current)) {
   const bundles = await bundlePrograms();
-  await packageSocklab(bundles.get('socklab'));
+  await packageSocklab(bundles);
   writeFileSync(join(dist, '.inputs'), inputsHash());
 }
 if (release) writeReleaseArchive();
@@ -72,8 +72,8 @@ if (release) writeReleaseArchive();
 
 /**
  * One CommonJS file per program, mri and lib/ inlined, nothing left to resolve; then socklab.cjs,
- * which holds each of them in a function and lets lib/multicall.ts (bundled with them) call only
- * the one asked for. Returns program name -> code, also written to dist/.bundle/ to be read.
+ * lib/multicall.ts's bundle, which runs the one asked for. Returns program name -> code, also
+ * written to dist/.bundle/ to be read.
  */
 async function bundlePrograms() {
   const { outputFiles } = await build({
@@ -93,38 +93,39 @@ async function bundlePrograms() {
   const code = new Map(outputFiles.map((f) => [basename(f.path, '.cjs'), f.text]));
   const launcher = code.get('multicall');
   code.delete('multicall');
-  code.set('socklab', multiCallSource(code, launcher));
+  code.set('socklab', multiCallSource(launcher));
   rmSync(bundleDir, { recursive: true, force: true });
   mkdirSync(bundleDir, { recursive: true });
   for (const [name, text] of code) writeFileSync(join(bundleDir, `${name}.cjs`), text);
   return code;
 }
 
-// socklab.cjs: each program's bundle becomes a function with the parameters Node gives a CommonJS
-// module, so no program's code runs unless it is chosen; lib/multicall.ts (typed, tested source)
-// reads socklab's command line and calls the chosen one as if it had been started by its name.
-function multiCallSource(bundles, launcher) {
-  const wrap = (code) => `function (exports, require, module, __filename, __dirname) {\n${code.replace(/^#!.*/, '')}\n}`;
-  const table = programs.map((p) => `${JSON.stringify(p)}: ${wrap(bundles.get(p))}`);
-  return `'use strict';\nconst programs = {\n${table.join(',\n')}\n};
-const launcher = { exports: {} };
-(${wrap(launcher)}).call(launcher.exports, launcher.exports, require, launcher, __filename, __dirname);
-launcher.exports.runMultiCall(programs, ${JSON.stringify(pkgJson.version)}, require, __filename, __dirname);\n`;
+// socklab.cjs: lib/multicall.ts (typed, tested source) reads socklab's command line and runs the
+// chosen program as if it had been started by its name. The programs' bundles are not in it but
+// beside it in the blob, as SEA assets, and only the chosen one is read and compiled: as functions
+// in one script, every start preparsed all seven (tcp-server took 45.0 ms to accept instead of
+// 39.2 as its own binary; as text in the script, 41.5; tests/bench/RESULTS.md).
+function multiCallSource(launcher) {
+  return `'use strict';\nconst launcher = { exports: {} };
+(function (exports, require, module, __filename, __dirname) {\n${launcher}\n}).call(launcher.exports, launcher.exports, require, launcher, __filename, __dirname);
+launcher.exports.runMultiCall(${JSON.stringify(programs)}, ${JSON.stringify(pkgJson.version)}, require, __filename, __dirname);\n`;
 }
 
 // ---- Step 2: package ----
 
 /**
- * pkg --sea copies the runtime and injects socklab.cjs as its SEA blob; dist/tcp-server and the
- * others are symlinks to it, since socklab runs the program it is called as. One executable
- * instead of eight identical runtimes: dist/ was 834 MB, and the build packaged 8 times.
+ * pkg --sea copies the runtime and injects socklab.cjs and the programs' bundles as its SEA blob;
+ * dist/tcp-server and the others are symlinks to it, since socklab runs the program it is called
+ * as. One executable instead of eight identical runtimes: dist/ was 834 MB, and the build
+ * packaged 8 times.
  */
-async function packageSocklab(code) {
+async function packageSocklab(bundles) {
   seedPkgCache();
   mkdirSync(dist, { recursive: true });
   // Written beside, then renamed: a copy of the old binary that is still running keeps its inode.
   const output = join(dist, `.socklab.${process.pid}.new`); // two builds into one folder do not collide
-  await pkgSea(seaMainPath('socklab', code), output);
+  const assets = Object.fromEntries(programs.map((p) => [p, seaInputPath(p, bundles.get(p))]));
+  await pkgSea(seaInputPath('socklab', bundles.get('socklab')), assets, output);
   renameSync(output, join(dist, 'socklab'));
   for (const p of programs) linkToSocklab(p);
   const hash = sha256(join(dist, 'socklab')); // one file: sha256sum -c reads it through each link
@@ -137,23 +138,26 @@ async function packageSocklab(code) {
  * - execArgvExtension "none": NODE_OPTIONS is ignored, so a --require or --inspect in the
  *   environment can no longer run code inside a student's program or open a debugger port to it.
  * - --disable-sigusr1: nor can a SIGUSR1, on which Node opens 127.0.0.1:9229 to every local user.
+ * - no code cache: it cut the start of socklab as one script of seven programs (45.0 -> 39.2 ms
+ *   to accept) but not of the few KB socklab.cjs is now, and two builds differed in 128 of its
+ *   bytes (V8's random seed; pkg runs its blob generator with no way to pass --random-seed).
  */
-function seaSettings() {
-  return { disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: ['--disable-sigusr1'], execArgvExtension: 'none' };
+function seaSettings(assets) {
+  return { disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: ['--disable-sigusr1'], execArgvExtension: 'none', assets };
 }
 
 // pkg 6.23 accepts "seaConfig" in its configuration but never passes it on to sea(), the function
 // its --sea runs (lib-es5/index.js: sea(inputFin, { targets, signature })), so no SEA setting can
 // reach the blob through its command line or config. We call that function with them instead;
 // the tests that set NODE_OPTIONS fail if a pkg upgrade stops honouring them.
-async function pkgSea(main, output) {
+async function pkgSea(main, assets, output) {
   const script = `const [seaJs, main, nodeRange, arch, output, settings] = process.argv.slice(1);
 require(seaJs).default(main, { targets: [{ nodeRange, platform: 'linux', arch, output }], seaConfig: JSON.parse(settings) })
   .catch((err) => { console.error(err.message); process.exit(1); });`;
   const seaJs = join(root, 'node_modules', '@yao-pkg', 'pkg', 'lib-es5', 'sea.js');
   try {
     await promisify(execFile)(join(runtimePkg, 'bin', 'node'), ['-e', script, seaJs, main, `node${nodeVersion}`, arch, output,
-      JSON.stringify(seaSettings())], { env: { ...process.env, HOME: pkgHome } });
+      JSON.stringify(seaSettings(assets))], { env: { ...process.env, HOME: pkgHome } });
   } catch (err) {
     fail(`pkg failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
   }
@@ -173,7 +177,7 @@ function linkToSocklab(name) {
 // its content rather than for --out: the same tree gives the same bytes whatever --out says (a clone
 // at another path differs by that path). Builds running at once write identical files there;
 // folders unused for a day are removed.
-function seaMainPath(name, code) {
+function seaInputPath(name, code) {
   const folder = join(root, '.build', 'sea-main');
   const main = join(folder, createHash('sha256').update(code).digest('hex').slice(0, 16), `${name}.cjs`);
   if (existsSync(main)) {

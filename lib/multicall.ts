@@ -2,10 +2,10 @@
 // and runs the one it is called as (a link tcp-server -> socklab) or the one its first argument
 // names (socklab tcp-server 12000). build.mjs bundles this file like a program and hands it the
 // table of programs; each program's code runs only when chosen.
+import { getAsset } from 'node:sea';
+import { compileFunction } from 'node:vm';
 import { closestName } from './did-you-mean.ts';
 
-/** A program's bundle, wrapped as Node wraps a CommonJS module, so that none runs unless chosen. */
-export type ProgramModule = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
 
 /** What socklab does with its command line: run a program, or say something and exit. */
 export type Choice =
@@ -93,12 +93,16 @@ function restartWithoutNodeVariables(): void {
   }
 }
 
-/** Runs the chosen program as if it had been started under its own name, or exits. */
-export function runMultiCall(programs: Record<string, ProgramModule>, version: string, require: NodeJS.Require,
+/**
+ * Runs the chosen program as if it had been started under its own name, or exits. Each program's
+ * bundle is a SEA asset named after it (build.mjs); only the chosen one is read and compiled, as
+ * Node wraps a CommonJS module.
+ */
+export function runMultiCall(programs: readonly string[], version: string, require: NodeJS.Require,
   filename: string, dirname: string): void {
   restartWithoutNodeVariables();
   const calledAs = process.argv0.slice(process.argv0.lastIndexOf('/') + 1);
-  const choice = chooseProgram(Object.keys(programs), version, calledAs, process.argv.slice(2));
+  const choice = chooseProgram(programs, version, calledAs, process.argv.slice(2));
   if ('exit' in choice) {
     if (choice.stdout) process.stdout.write(choice.stdout);
     if (choice.stderr) process.stderr.write(choice.stderr);
@@ -107,5 +111,6 @@ export function runMultiCall(programs: Record<string, ProgramModule>, version: s
   }
   process.argv = [process.argv[0], process.argv[1], ...choice.args];
   const chosen = { exports: {} };
-  programs[choice.run].call(chosen.exports, chosen.exports, require, chosen, filename, dirname);
+  const program = compileFunction(getAsset(choice.run, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: `${choice.run}.cjs` });
+  program.call(chosen.exports, chosen.exports, require, chosen, filename, dirname);
 }

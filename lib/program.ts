@@ -23,7 +23,7 @@ export class ExplainedError extends Error {
  * its exit code; anything else is a bug, reported in one line with exit 70 (stack only with -v).
  */
 export function runProgram(program: string, main: () => Promise<void> | void, { server = false } = {}): void {
-  whenStdoutCloses(program, server);
+  whenOutputFails(program, server);
   let failed = false;
   const fail = (err: unknown) => {
     if (failed) return; // a second error while exiting adds nothing the first did not say
@@ -45,19 +45,37 @@ export function runProgram(program: string, main: () => Promise<void> | void, { 
 }
 
 /**
- * Whoever reads our stdout may go away (`| head`, a closed terminal): writes then fail with
- * EPIPE, which would surface as an "internal error". A client has nothing left to do and exits
- * quietly with 74, as `head` expects; a server says so once and goes on serving without its log.
+ * Whoever reads our stdout may go away (`| head`, a closed terminal), the disk under a log file
+ * may fill (`> log` on a full disk, `> /dev/full`: ENOSPC), a terminal may be gone (EIO): writes
+ * then fail, which would surface as an "internal error". A client has nothing left to do: it exits
+ * 74, quietly for a closed pipe (as `head` expects), else saying why. A server says so once and
+ * goes on serving without its log, as nginx does. stderr failing cannot be reported anywhere: it
+ * is ignored, and the exit code still tells.
  */
-function whenStdoutCloses(program: string, server: boolean): void {
+function whenOutputFails(program: string, server: boolean): void {
   let said = false;
   process.stdout.on('error', (err: Error & { code?: string }) => {
-    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
-    if (!server) process.exit(EXIT.ioErr);
-    if (!said) process.stderr.write(`${program}: stdout was closed; no more log lines, still serving\n`);
+    const why = STDOUT_FAILURES[err.code ?? ''];
+    if (why === undefined) throw err;
+    if (!server) {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') process.stderr.write(`${program}: ${why}\n`);
+      return exitWhenFlushed(EXIT.ioErr);
+    }
+    if (!said) process.stderr.write(`${program}: ${why}; no more log lines, still serving\n`);
     said = true;
   });
+  process.stderr.on('error', () => {});
 }
+
+/** The failures of a write to stdout that are not socklab's bug, in a user's words. */
+const STDOUT_FAILURES: Record<string, string> = {
+  EPIPE: 'stdout was closed',
+  ERR_STREAM_DESTROYED: 'stdout was closed',
+  ENOSPC: 'cannot write to stdout (no space left on its device: ENOSPC)',
+  EDQUOT: 'cannot write to stdout (the disk quota is used up: EDQUOT)',
+  EFBIG: 'cannot write to stdout (its file reached the size limit: EFBIG)',
+  EIO: 'cannot write to stdout (input/output error: EIO; was its terminal closed?)',
+};
 
 /** One line on stderr, then exit with `code` once it (and any data before it) is out. */
 function exitWith(program: string, message: string, code: ExitCode): void {

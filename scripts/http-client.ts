@@ -18,6 +18,12 @@ const PROGRAM = 'http-client';
 const EXIT_HTTP_ERROR = 22;
 /** A response head larger than this is not one a web server would send. */
 const MAX_HEAD_SIZE = 65536;
+/**
+ * Interim answers (1xx: 100 Continue, 103 Early Hints) read before the final one. A server sends
+ * one or two; without a bound, one that sends 100 Continue forever kept the client for ever,
+ * each head resetting the timeout.
+ */
+const MAX_INTERIM_ANSWERS = 10;
 
 const spec: ProgramSpec = {
   name: PROGRAM,
@@ -43,6 +49,7 @@ const spec: ProgramSpec = {
   ],
   notes: `The request is the smallest a server accepts: the request line, Host, User-Agent, Accept
 and "Connection: close", then a blank line. Plain http:// only (no TLS).
+Interim answers (1xx, such as 100 Continue) are skipped, at most ${MAX_INTERIM_ANSWERS} of them (exit 76 past that).
 Exit 0 for any answer (2xx, 3xx, and 4xx/5xx without -f); 22 for 4xx/5xx with -f.`,
 };
 
@@ -209,6 +216,7 @@ function fetchOnce(target: Target, options: FetchOptions, wantBody: (head: Respo
     let head: ResponseHead | undefined;
     let body: BodyReader | undefined;
     let printBody = false;
+    let interimAnswers = 0;
 
     trace(`connecting to ${where}`);
     const socket = net.connect({ host: target.host, port: target.port, family: options.family || undefined });
@@ -266,7 +274,13 @@ function fetchOnce(target: Target, options: FetchOptions, wantBody: (head: Respo
           buffered = parsed.rest;
           trace(`response head:\n${indentHead(parsed.head.raw.toString('latin1'), '< ')}`);
           // 1xx (such as 103 Early Hints) is an interim answer: the real one follows.
-          if (parsed.head.status >= 100 && parsed.head.status < 200) continue;
+          if (parsed.head.status >= 100 && parsed.head.status < 200) {
+            if (++interimAnswers > MAX_INTERIM_ANSWERS) {
+              throw protocolError(`${where} sent more than ${MAX_INTERIM_ANSWERS} interim answers (1xx, the last "${parsed.head.statusLine.slice(0, 60)}") ` +
+                'and no final one: a server sends one or two (100 Continue, 103 Early Hints) before its answer');
+            }
+            continue;
+          }
           head = parsed.head;
           body = bodyReader(method, head);
           printBody = wantBody(head);

@@ -1,5 +1,6 @@
 // tcp-client: the handout's TCPClient.py, grown up. Connects to the uppercase server, sends a
 // sentence (or a whole stream), and prints what comes back.
+import { fstatSync } from 'node:fs';
 import net from 'node:net';
 import {
   COMMON_OPTIONS, clientAddressFromArgs, familyOf, parseCommandLine, parseSeconds, type ProgramSpec,
@@ -56,9 +57,11 @@ async function main(): Promise<void> {
   context.during = 'transfer';
   let input: Buffer | NodeJS.ReadableStream = process.stdin;
   let reply = plainReply();
+  let empty = 'stdin was empty';
   if (positionals.length > 2) {
     input = Buffer.from(positionals.slice(2).join(' '));
     reply = sentenceReply('');
+    empty = 'the message was empty';
   } else if (process.stdin.isTTY) {
     // The time the student takes to type is not the exchange's: --max-time waits meanwhile.
     deadline?.pause();
@@ -70,14 +73,18 @@ async function main(): Promise<void> {
     deadline?.resume();
     input = Buffer.from(sentence);
     reply = sentenceReply('from Server: '); // the handout's words, as it prints them
+    empty = 'the sentence was an empty line';
   }
+  let sent: number;
   try {
-    await withinMaxTime(exchange(socket, input, reply, idleMs, context, trace));
+    sent = await withinMaxTime(exchange(socket, input, reply, idleMs, context, trace));
   } finally {
     socket.destroy();
     // Print what did come back even when it was cut short: that is the lesson.
     reply.finish();
   }
+  // Nothing to print is the right answer to nothing, but a silent exit 0 looks like a failure.
+  if (sent === 0) process.stderr.write(`${PROGRAM}: ${empty}: nothing was sent (only the FIN that closes the connection), and nothing came back.\n`);
   exitWhenFlushed(EXIT.ok);
 }
 
@@ -173,29 +180,29 @@ function connect(host: string, port: number, family: 0 | 4 | 6, timeoutMs: numbe
 
 /**
  * Sends the input (a sentence, or stdin streamed with backpressure), half-closes (FIN) when it
- * ends, and streams the reply to stdout until the server closes. Resolves when every byte came
- * back; rejects with the problem explained: cut short, more than was sent, reset, silence.
+ * ends, and streams the reply to stdout until the server closes. Resolves with the number of bytes
+ * sent when every one came back; rejects with the problem explained: cut short, more than was
+ * sent, reset, silence.
  */
 function exchange(socket: net.Socket, input: Buffer | NodeJS.ReadableStream, reply: ReplyWriter, idleMs: number,
-  context: ErrorContext, trace: Trace): Promise<void> {
+  context: ErrorContext, trace: Trace): Promise<number> {
   return new Promise((resolve, reject) => {
-    let sent = 0;
-    let received = 0;
-    let inputEnded = false;
+    const progress: Progress = { sent: 0, received: 0, inputEnded: false, inputSize: undefined };
     const fail = (problem: ExplainedError) => {
       socket.destroy();
       reject(problem);
     };
     if (Buffer.isBuffer(input)) {
-      sent = input.length;
-      inputEnded = true;
+      progress.sent = input.length;
+      progress.inputEnded = true;
       socket.end(input, () => trace(`sent ${byteCount(input.length)}, then FIN (half-close: nothing more from us)`));
       giveUpWhenSilent(socket, idleMs, context, fail);
     } else {
-      input.on('data', (chunk: Buffer) => { sent += chunk.length; });
+      progress.inputSize = regularFileSize(0);
+      input.on('data', (chunk: Buffer) => { progress.sent += chunk.length; });
       input.on('end', () => {
-        inputEnded = true;
-        trace(`stdin ended after ${byteCount(sent)}; sending FIN`);
+        progress.inputEnded = true;
+        trace(`stdin ended after ${byteCount(progress.sent)}; sending FIN`);
         giveUpWhenSilent(socket, idleMs, context, fail);
       });
       input.pipe(socket); // pipe() ends the socket (FIN) when stdin ends, and waits for drain
@@ -203,12 +210,12 @@ function exchange(socket: net.Socket, input: Buffer | NodeJS.ReadableStream, rep
     socket.on('data', (chunk: Buffer) => {
       // The uppercase service sends back exactly what it got, never more: the excess is not
       // printed, and the client stops there instead of taking an endless stream.
-      const owed = sent - received;
-      received += chunk.length;
+      const owed = progress.sent - progress.received;
+      progress.received += chunk.length;
       if (isTracing(trace)) trace(`received ${byteCount(chunk.length)}`);
       if (chunk.length > owed) {
         if (owed > 0) reply.write(chunk.subarray(0, owed));
-        return fail(longerReply(sent, received, context));
+        return fail(longerReply(progress, context));
       }
       // A slow reader of our stdout slows the server down instead of growing this process.
       if (!reply.write(chunk)) {
@@ -216,20 +223,53 @@ function exchange(socket: net.Socket, input: Buffer | NodeJS.ReadableStream, rep
         process.stdout.once('drain', () => socket.resume());
       }
     });
-    socket.on('error', (err) => reject(shortOrBroken(err, sent, received, context)));
+    socket.on('error', (err) => {
+      trace(`${errorCode(err) ?? err.message} after ${byteCount(progress.sent)} out (${progress.inputEnded ? 'all the input' : 'the input had not ended'}), ${byteCount(progress.received)} in`);
+      reject(shortOrBroken(err, progress, context));
+    });
     socket.on('end', () => {
       trace('server closed its side (FIN received)');
       socket.end();
     });
     socket.on('close', (hadError) => {
       if (hadError) return;
-      trace(`closed: ${byteCount(sent)} out, ${byteCount(received)} in`);
+      trace(`closed: ${byteCount(progress.sent)} out, ${byteCount(progress.received)} in`);
       // The server closed while stdin still had more: that input was never sent, so say so.
-      if (!inputEnded) reject(closedBeforeInputEnded(sent, received, context));
-      else if (received < sent) reject(shortReply(sent, received, context));
-      else resolve();
+      if (!progress.inputEnded) reject(closedBeforeInputEnded(progress, context));
+      else if (progress.received < progress.sent) reject(shortReply(progress, context));
+      else resolve(progress.sent);
     });
   });
+}
+
+/** How far an exchange got, for the sentence that says how it ended. */
+interface Progress {
+  /** Bytes of the input handed to the connection so far (all of it once inputEnded). */
+  sent: number;
+  received: number;
+  inputEnded: boolean;
+  /** The whole input's size when stdin is a file (`< FILE`), known before it is all read. */
+  inputSize: number | undefined;
+}
+
+/** The size of the regular file open on `fd`, or undefined (a pipe, a terminal). */
+function regularFileSize(fd: number): number | undefined {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() ? stat.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * "R of the N bytes" in the user's terms: N is the whole input (the message, the file given as
+ * stdin, or a stream that ended), never how much of a stream had been read when the server
+ * stopped, which only tells how large the buffers were; "R bytes" when the whole is unknown.
+ */
+function cameBack({ sent, received, inputEnded, inputSize }: Progress): string {
+  const whole = inputEnded ? sent : inputSize;
+  return whole === undefined ? byteCount(received) : `${received} of the ${byteCount(whole)}`;
 }
 
 /** Once we have sent everything, a server silent for idleMs will not answer: end instead of hanging. */
@@ -241,29 +281,29 @@ function giveUpWhenSilent(socket: net.Socket, idleMs: number, { host, port }: Er
   });
 }
 
-function closedBeforeInputEnded(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {
-  return new ExplainedError(`the server at ${host} port ${port} closed the connection after ${sent} bytes of input and ` +
-    `${received} bytes of reply, before the input ended: the rest was never sent (the handout's TCPServer.py answers one recv() and closes).`, EXIT.protocol);
+function closedBeforeInputEnded(progress: Progress, { host, port }: ErrorContext): ExplainedError {
+  return new ExplainedError(`the server at ${host} port ${port} closed the connection after ${cameBack(progress)} came back, ` +
+    'before the input ended: the rest was never sent (the handout\'s TCPServer.py answers one recv() and closes).', EXIT.protocol);
 }
 
 /** The server closed (FIN) before sending back all it got. */
-function shortReply(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {
-  if (received === 0) {
+function shortReply(progress: Progress, { host, port }: ErrorContext): ExplainedError {
+  if (progress.received === 0) {
     return new ExplainedError(`the server at ${host} port ${port} closed the connection without answering ` +
-      `(0 of the ${byteCount(sent)} sent came back).`, EXIT.protocol);
+      `(0 of the ${byteCount(progress.sent)} sent came back).`, EXIT.protocol);
   }
-  return new ExplainedError(`the server at ${host} port ${port} closed after sending back ${received} of ${sent} bytes: ` +
-    `the reply was cut short${looksLikeOneRecv(sent, received) ? ONE_RECV : ''}.`, EXIT.protocol);
+  return new ExplainedError(`the server at ${host} port ${port} closed after sending back ${cameBack(progress)}: ` +
+    `the reply was cut short${looksLikeOneRecv(progress) ? ONE_RECV : ''}.`, EXIT.protocol);
 }
 
 /** The reply stops at exactly 1024 bytes of more: what the handout's one recv(1024) does. */
-function looksLikeOneRecv(sent: number, received: number): boolean {
-  return sent > 1024 && received === 1024;
+function looksLikeOneRecv({ sent, received, inputEnded }: Progress): boolean {
+  return received === 1024 && (sent > 1024 || !inputEnded);
 }
 const ONE_RECV = ' (the handout\'s TCPServer.py reads only the first 1024 bytes)';
 
 /** The server sent more than it got: not the uppercase service, or one that adds to it. */
-function longerReply(sent: number, received: number, { host, port }: ErrorContext): ExplainedError {
+function longerReply({ sent, received }: Progress, { host, port }: ErrorContext): ExplainedError {
   return new ExplainedError(`the server at ${host} port ${port} sent back more than it got (at least ${received} bytes for ` +
     `our ${sent}): the uppercase service answers each byte with one byte. Only the first ${sent} were printed.`, EXIT.protocol);
 }
@@ -274,15 +314,22 @@ function longerReply(sent: number, received: number, { host, port }: ErrorContex
  * FIN, and Linux then drops whatever reply bytes had not been read yet. Any other reset is said as
  * one, with what came back: a reset is not a cut.
  */
-function shortOrBroken(err: Error, sent: number, received: number, context: ErrorContext): ExplainedError {
+function shortOrBroken(err: Error, progress: Progress, context: ErrorContext): ExplainedError {
   const broken = explainNetworkError(err, context);
   if (broken.exitCode !== EXIT.ioErr) return broken;
-  if (looksLikeOneRecv(sent, received)) {
-    return new ExplainedError(`${shortReply(sent, received, context).message} Then it reset the connection ` +
+  const { host, port } = context;
+  if (progress.inputEnded && looksLikeOneRecv(progress)) {
+    return new ExplainedError(`${shortReply(progress, context).message} Then it reset the connection ` +
       '(a server that closes with unread data sends RST).', EXIT.protocol);
   }
-  return new ExplainedError(`the server at ${context.host} port ${context.port} reset the connection (${errorCode(err)}) ` +
-    `after sending back ${received} of ${byteCount(sent)}.`, EXIT.ioErr);
+  const dropped = 'the reset also makes the kernel drop any reply not yet read, so it may have sent more';
+  if (!progress.inputEnded) {
+    return new ExplainedError(`the server at ${host} port ${port} reset the connection (${errorCode(err)}) before the input ` +
+      `ended, after ${cameBack(progress)} came back: the rest was never sent (the handout's TCPServer.py answers one ` +
+      `recv(1024) and closes with the rest unread, which sends a reset; ${dropped}).`, EXIT.protocol);
+  }
+  return new ExplainedError(`the server at ${host} port ${port} reset the connection (${errorCode(err)}) after ` +
+    `${cameBack(progress)} came back (a server resets a connection it closes with data unread; ${dropped}).`, EXIT.ioErr);
 }
 
 // The command line runs only when this file is the program, not when a test imports it.

@@ -1,5 +1,5 @@
 // The build: dist/SHA256SUMS tells the truth, and every program is a real x86-64 executable that
-// carries its runtime. dist/ must already be built from this tree (`npm test` builds it first if
+// carries its runtime (socklab, and a symlink to it per program). dist/ must already be built from this tree (`npm test` builds it first if
 // needed). A second build's bytes and the offline build: tests/system/reproducible.test.mjs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -31,7 +31,7 @@ test('dist/SHA256SUMS lists every program in dist/ and matches them (sha256sum -
   const programs = listedPrograms();
   // Other architectures (dist/linux-arm64/) and release archives have SHA256SUMS of their own.
   const inDist = readdirSync(dist, { withFileTypes: true })
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && e.name !== 'SHA256SUMS' && !e.name.endsWith('.tar.gz'))
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && e.name !== 'SHA256SUMS' && !/\.tar\.(gz|xz)$/.test(e.name))
     .map((e) => e.name);
   assert.equal([...programs].sort(), inDist.sort());
   for (const p of ['tcp-server', 'tcp-client', 'udp-server', 'udp-client']) assert.ok(programs.includes(p), `${p} is not in dist/SHA256SUMS`);

@@ -60,6 +60,14 @@ const BAD = [
     // A newline typed into an argument stays inside the one line, escaped.
     [p, ['bad\nhost', '12000', 'hi'], 'bad host "bad\\nhost"'],
   ]),
+  // Issue 20, item 5: a port with a leading zero or sign, and an IPv6 address that swallowed the port.
+  ...['tcp-client', 'udp-client'].flatMap((p) => [
+    [p, ['127.0.0.1', '012000', 'hi'], 'bad port "012000": write it with no leading zero or sign: 12000'],
+    [p, ['127.0.0.1', '+12000', 'hi'], 'bad port "+12000": write it with no leading zero or sign: 12000'],
+    [p, ['::1:12000', 'hi'], 'give HOST and PORT as two words: ::1 12000'],
+  ]),
+  ['tcp-server', ['0012000'], 'bad port "0012000": write it with no leading zero or sign: 12000'],
+  ['udp-server', ['::1:12000'], 'give HOST and PORT as two words: ::1 12000'],
   ['tcp-server', ['--port', '8080'], 'the port is a plain argument (write 8080 without --port); usage: tcp-server [PORT]'],
   ['udp-server', ['127.0.0.1:12000'], 'give HOST and PORT as two words: 127.0.0.1 12000'],
   ['tcp-server', ['12000', '127.0.0.1'], 'HOST comes first, then PORT: 127.0.0.1 12000'],

@@ -1,19 +1,20 @@
 // `npm run demo`: runs every program in dist/ on loopback and prints what the handout's sample
-// outputs show, plus its questions answered by the programs themselves. Each step prints the
-// command as you would type it, then what the program printed.
+// outputs show, plus its questions answered by the programs themselves, and lab-check grading a
+// good server and a broken one. Each step prints the command as you would type it, then what the
+// program printed.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, run, runOnPinnedRuntime, startProgram } from './helpers.mjs';
+import { PYTHON3, freePort, root, run, runOnPinnedRuntime, startProgram, whichCommand } from './helpers.mjs';
 
 runOnPinnedRuntime();
 
 const show = (title) => console.log(`\n=== ${title}`);
 
-async function step(program, args, note) {
+async function step(program, args, note, { cwd } = {}) {
   const shown = args.map((a) => (/[\s,&*!]/.test(a) ? `'${a}'` : a)).join(' ');
   console.log(`$ ${program} ${shown}`);
-  const r = await run(program, args);
+  const r = await run(program, args, { cwd });
   // stderr first: a client's status or error line comes before the body it describes.
   const out = `${r.stderr}${r.stdout}`.trimEnd();
   if (out) console.log(out.split('\n').map((l) => `  ${l}`).join('\n'));
@@ -74,6 +75,18 @@ try {
   });
 } finally {
   rmSync(site, { recursive: true, force: true });
+}
+
+show('lab-check: does a server do what the lab asks?');
+await withServer('tcp-server', ['-q', '127.0.0.1', tcpPort], async () => {
+  await step('lab-check', ['tcp', '127.0.0.1', tcpPort], 'every check passed');
+});
+// A student's TCPServer.py with the classic mistake (decode().upper()), started by lab-check itself.
+if (whichCommand(PYTHON3[0]) ?? whichCommand(PYTHON3[1])) {
+  await step('lab-check', ['-t', '1', 'tcp', '127.0.0.1', tcpPort, '--run', `python3 tcp_str_upper.py ${tcpPort}`],
+    'a check failed: each line says what the server did and what to change', { cwd: join(root, 'tests', 'students') });
+} else {
+  console.log('(python3 not found: install python3 to see lab-check grade a student\'s broken server)');
 }
 
 console.log('\nEvery program is in dist/; try them with --help.');

@@ -192,6 +192,21 @@ test('a body that ends when the server closes (no length, no chunks); 1xx interi
   assert.ok(r.stdout.equals(body));
 });
 
+test('a server that answers 100 Continue for ever: given up after 10 interim answers, exit 76, one line', async () => {
+  const port = await rawServer((socket) => {
+    // Bounded: 10 s at most, and not a moment after the client has gone.
+    const timer = setInterval(() => socket.write('HTTP/1.1 100 Continue\r\n\r\n'), 5);
+    const stop = setTimeout(() => socket.destroy(), 10000);
+    socket.on('close', () => { clearInterval(timer); clearTimeout(stop); });
+  });
+  const started = Date.now();
+  const r = await client([`http://127.0.0.1:${port}/`], { timeoutMs: 15000 });
+  assert.is(r.code, 76, r.stderr);
+  assert.is(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, 'sent more than 10 interim answers (1xx, the last "HTTP/1.1 100 Continue") and no final one');
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+});
+
 test('broken answers: a body cut short exits 74, garbage exits 76, silence with -t exits 75', async () => {
   const cut = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b'));
   const short = await client([`http://127.0.0.1:${cut}/`]);

@@ -1,10 +1,11 @@
 // The multi-call binary dist/socklab: one file that holds every program and runs the one named by
-// the link it is called through (a symlink or a hard link tcp-server -> socklab) or by its first
-// argument (socklab tcp-server 12000). With --help it lists the programs; bare, or with an unknown name,
-// it is a usage error (64); the chosen program sees only its own arguments.
+// the link it is called through (a symlink or a hard link tcp-server -> socklab, a copy, a renamed
+// copy such as tcp-server-2) or by its first argument (socklab tcp-server 12000). With --help it
+// lists the programs; bare, or with an unknown name, it is a usage error (64) with a did-you-mean;
+// the chosen program sees only its own arguments. dist/tcp-server and the others are links to it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROGRAMS, bin, freePort, importSource, pinnedNodeVersion, removeLater, removeTempDirs, root, run, startProgram, version } from './helpers.mjs';
@@ -35,6 +36,15 @@ test('dist/socklab exists and dist/SHA256SUMS lists it', () => {
   assert.match(readFileSync(bin('SHA256SUMS'), 'utf8'), /^[0-9a-f]{64}  socklab$/m);
 });
 
+test('dist/ holds one executable: every program is a symlink to socklab, and SHA256SUMS gives them its hash', () => {
+  const sums = Object.fromEntries(readFileSync(bin('SHA256SUMS'), 'utf8').trimEnd().split('\n').map((l) => l.split(/\s+/).reverse()));
+  for (const p of PROGRAMS) {
+    assert.ok(lstatSync(bin(p)).isSymbolicLink(), `dist/${p} is not a symlink`);
+    assert.is(readlinkSync(bin(p)), 'socklab', `dist/${p} points elsewhere`);
+    assert.is(sums[p], sums.socklab, `SHA256SUMS gives ${p} another hash than socklab`);
+  }
+});
+
 test('socklab --help lists every program, exit 0; socklab alone is a usage error (64) that lists them too', async () => {
   for (const args of [['--help'], ['-h'], []]) {
     const r = await run(socklab, args);
@@ -63,19 +73,66 @@ test('chooseProgram (lib/multicall.ts), in-process: by name, by first argument, 
   assert.match(unknown.stderr, /"tcp-sever\\nx"/);
 });
 
+// [name called as, arguments, what runs (or the start of the one line on stderr, exit 64)]
+const DISPATCH = [
+  ['tcp-server', ['12000'], 'tcp-server'],
+  ['tcp-server-2', ['12000'], 'tcp-server'],
+  ['tcp-server.old', ['12000'], 'tcp-server'],
+  ['tcp-client-v0.1', ['h', '1', 'hi'], 'tcp-client'],
+  ['socklab', ['tcp-server', '12000'], 'tcp-server'],
+  ['socklab-0.1.0', ['tcp-client'], 'tcp-client'],
+  ['a.out', ['tcp-server', '12000'], 'tcp-server'],
+  ['socklab', ['tcp-sever'], 'socklab: no program named "tcp-sever" (did you mean tcp-server?); the programs are tcp-client, tcp-server'],
+  ['socklab', ['TCP-Server'], 'socklab: no program named "TCP-Server" (did you mean tcp-server?)'],
+  ['socklab', ['tcpclient', 'h'], 'socklab: no program named "tcpclient" (did you mean tcp-client?)'],
+  ['socklab', ['nc'], 'socklab: no program named "nc"; the programs are'],
+  ['tcpserver', ['127.0.0.1', '12000'], 'socklab: called as "tcpserver", which is no program\'s name (did you mean tcp-server?); rename the file tcp-server (or tcp-server-2, tcp-server.old), or name the program first: tcpserver tcp-server ...; the programs are'],
+  ['a.out', [], 'socklab: called as "a.out", which is no program\'s name; rename the file tcp-server'],
+  ['a.out', ['tcp-sever'], 'socklab: no program named "tcp-sever" (did you mean tcp-server?)'],
+];
+
+test('chooseProgram: a renamed copy runs the program its name starts with; an unknown name gets a did-you-mean', async () => {
+  const { chooseProgram } = await importSource('lib/multicall.ts');
+  for (const [calledAs, args, expected] of DISPATCH) {
+    const choice = chooseProgram(['tcp-client', 'tcp-server'], '1.0', calledAs, args);
+    const label = `${calledAs} ${args.join(' ')}`;
+    if (!expected.startsWith('socklab:')) {
+      assert.equal(choice.run, expected, label);
+      continue;
+    }
+    assert.is(choice.exit, 64, label);
+    assert.ok(choice.stderr.startsWith(expected), `${label}: ${choice.stderr}`);
+    assert.is(choice.stderr.trimEnd().split('\n').length, 1, label);
+  }
+});
+
 test('socklab --version names socklab, the runtime and the target', async () => {
   const r = await run(socklab, ['--version']);
   assert.is(r.code, 0);
   assert.is(r.stdout.toString(), `socklab ${version} (node ${pinnedNodeVersion}, linux-x64)\n`);
 });
 
-test('an unknown program: one line on stderr naming it and the programs, exit 64', async () => {
+test('an unknown program: one line on stderr naming it, the program it is nearest and the programs, exit 64', async () => {
   const r = await run(socklab, ['tcp-sever', '127.0.0.1', '12000']);
   assert.is(r.code, 64);
   assert.is(r.stdout.length, 0);
   const lines = r.stderr.trimEnd().split('\n');
   assert.is(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^socklab: .*"tcp-sever".*tcp-server/);
+  assert.match(lines[0], /^socklab: no program named "tcp-sever" \(did you mean tcp-server\?\); the programs are .*udp-server/);
+});
+
+test('renamed copies run the program their name starts with (tcp-server-2, udp-client.old); another name says what it could be', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'socklab-renamed-'));
+  removeLater(folder);
+  for (const name of ['tcp-server-2', 'udp-client.old', 'web-server_backup', 'tcpclient']) symlinkSync(socklab, join(folder, name));
+  for (const [name, program] of [['tcp-server-2', 'tcp-server'], ['udp-client.old', 'udp-client'], ['web-server_backup', 'web-server']]) {
+    const r = await run(join(folder, name), ['--version']);
+    assert.is(r.stdout.toString(), `${program} ${version} (node ${pinnedNodeVersion}, linux-x64)\n`, `${name}: ${r.stderr}`);
+  }
+  const typo = await run(join(folder, 'tcpclient'), ['127.0.0.1', '12000', 'hi']);
+  assert.is(typo.code, 64);
+  assert.is(typo.stderr.trimEnd().split('\n').length, 1, typo.stderr);
+  assert.match(typo.stderr, /^socklab: called as "tcpclient", which is no program's name \(did you mean tcp-client\?\)/);
 });
 
 test('each program by first argument, by symlink and by hard link prints its own --version', async () => {

@@ -34,7 +34,7 @@ pythonTest('a server that resets without answering a 2-byte message: a reset (74
     assert.is(r.code, 74, r.stderr);
     const line = oneLine(r);
     assert.match(line, 'reset the connection');
-    assert.match(line, '0 of 2 bytes');
+    assert.match(line, '0 of the 2 bytes');
     assert.not.match(line, '1024');
     assert.is(r.stdout.length, 0, `stdout: ${JSON.stringify(r.stdout.toString())}`);
   });

@@ -1,12 +1,13 @@
 // tcp-server and tcp-client, the real binaries, over real loopback sockets; interop with Python
 // peers that behave exactly like the handout's TCPServer.py / TCPClient.py.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PYTHON3, bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, root, run, sleep, startProgram, tcpExchange, testNeeding } from './helpers.mjs';
+import { PYTHON3, bin, expectedUpper, withoutTerminalCodes, freePort, patternBytes, removeLater, removeTempDirs, root, run, sleep, startProgram, tcpExchange, testNeeding } from './helpers.mjs';
 
 const PEERS = join(root, 'tests', 'peers');
 const pythonTest = testNeeding(test, PYTHON3); // the handout's own programs as peers
@@ -19,6 +20,7 @@ test.before(async () => {
 });
 test.after(async () => {
   await server?.stop();
+  removeTempDirs();
 });
 
 test('the handout sample: hello, welcome -> HELLO, WELCOME (ready line as in the handout)', async () => {
@@ -106,7 +108,7 @@ pythonTest('tcp-client against the handout\'s Python TCPServer: 1024 bytes fit; 
     const cut = await run('tcp-client', ['127.0.0.1', String(pyPort), 'y'.repeat(1025)]);
     assert.is(cut.code, 76, cut.stderr);
     assert.is(cut.stdout.toString(), `${'Y'.repeat(1024)}\n`, 'what came back is still printed');
-    assert.match(cut.stderr, '1024 of 1025 bytes');
+    assert.match(cut.stderr, '1024 of the 1025 bytes');
     assert.is(cut.stderr.trimEnd().split('\n').length, 1);
   } finally {
     await py.stop();
@@ -172,10 +174,55 @@ pythonTest('tcp-client notices a server that closes before stdin has ended (the 
     clearTimeout(timer);
     assert.is(out, 'HELLO\n');
     assert.is(code, 76, err);
-    assert.match(err, 'before the input ended: the rest was never sent');
+    assert.match(err, 'before the input ended');
+    assert.match(err, 'the rest was never sent');
   } finally {
     await py.stop();
   }
+});
+
+pythonTest('1,000,001 bytes into the handout\'s TCPServer (a file, then a pipe): what came back of the whole input, the rest never sent; no buffer sizes', async () => {
+  const pyPort = await freePort();
+  const py = await startProgram('/usr/bin/python3', [join(PEERS, 'handout_tcp_server.py'), '127.0.0.1', String(pyPort)]);
+  const folder = mkdtempSync(join(tmpdir(), 'socklab-1m-'));
+  removeLater(folder);
+  const input = Buffer.alloc(1_000_001, 'a');
+  writeFileSync(join(folder, 'input.txt'), input);
+  try {
+    // `tcp-client HOST PORT < input.txt`: stdin is the file, whose size is known from the start.
+    const fromFile = await run('/bin/sh', ['-c', `exec "$0" 127.0.0.1 ${pyPort} < "$1"`, bin('tcp-client'), join(folder, 'input.txt')]);
+    // `cat input.txt | tcp-client HOST PORT`: a pipe, whose size is known only once it has ended.
+    const fromPipe = await run('tcp-client', ['127.0.0.1', String(pyPort)], { input });
+    for (const [how, r] of [['file', fromFile], ['pipe', fromPipe]]) {
+      assert.is(r.code, 76, `${how}: ${r.stderr}`);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.is(lines.length, 1, `${how}: ${r.stderr}`);
+      const shown = r.stdout.length;
+      assert.ok([0, 1024].includes(shown), `${how}: ${shown} bytes on stdout`);
+      // The whole input's size, or none; what came back is what was printed; never a buffer's figure.
+      assert.match(lines[0], new RegExp(`(after|sending back) ${shown}( of the 1000001)? bytes`), `${how}: ${lines[0]}`);
+      for (const figure of lines[0].match(/\d{4,}/g)) assert.ok(['1024', '1000001', String(pyPort)].includes(figure), `${how}: ${figure} in ${lines[0]}`);
+      assert.match(lines[0], /reads only the first 1024 bytes|the rest was never sent/, `${how}: ${lines[0]}`);
+    }
+    assert.match(fromFile.stderr, 'of the 1000001 bytes');
+  } finally {
+    await py.stop();
+  }
+});
+
+test('an empty message: nothing on stdout, exit 0, and one line saying nothing was sent and nothing came back', async () => {
+  for (const [args, input, said] of [[['127.0.0.1', String(port), ''], undefined, 'the message was empty'], [['127.0.0.1', String(port)], '', 'stdin was empty']]) {
+    const r = await run('tcp-client', args, { input });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.length, 0);
+    assert.is(r.stderr, `tcp-client: ${said}: nothing was sent (only the FIN that closes the connection), and nothing came back.\n`);
+  }
+});
+
+pythonTest('on a terminal, an empty line at the prompt says so instead of printing nothing', async () => {
+  const r = await run('/usr/bin/python3', [join(PEERS, 'on_terminal.py'), '', bin('tcp-client'), '127.0.0.1', String(port)]);
+  assert.is(r.code, 0, r.stdout.toString());
+  assert.match(withoutTerminalCodes(r.stdout.toString()), 'tcp-client: the sentence was an empty line: nothing was sent');
 });
 
 test('tcp-client gives up on a server that accepts, reads and never answers: --idle-timeout, exit 75', async () => {

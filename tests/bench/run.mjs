@@ -47,6 +47,7 @@ try {
   if (wanted('udp')) await benchUdp();
   if (wanted('start')) await benchStartup();
   if (wanted('memory')) await benchMemory();
+  if (wanted('memory')) await benchServersSideBySide();
   if (wanted('size')) benchSize();
   report();
   // A baseline may fail on some machine; socklab itself must have been measured everywhere.
@@ -223,14 +224,38 @@ async function benchMemory() {
   results.push(entry);
 }
 
+/**
+ * tcp-server, udp-server and web-server running at once, as in a lab session: their RSS summed
+ * (each counts the runtime's pages it touched) and their PSS summed (pages shared between them,
+ * as those of the one socklab file, counted once): the real memory the three take.
+ */
+async function benchServersSideBySide() {
+  const servers = [];
+  try {
+    for (const [program, proto, extra] of [['tcp-server', 'tcp', []], ['udp-server', 'udp', []], ['web-server', 'tcp', ['-d', here]]]) {
+      const port = await freePort(proto);
+      servers.push(await startProgram(program, ['-q', ...extra, '127.0.0.1', String(port)], { ready: /Listening on|Serving / }));
+    }
+    await sleep(500);
+    const pss = (pid) => Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) / 1024;
+    const rss = servers.reduce((sum, s) => sum + rssMiB(s.child.pid), 0);
+    const shared = servers.reduce((sum, s) => sum + pss(s.child.pid), 0);
+    results.push({
+      title: 'memory: tcp-server, udp-server and web-server side by side, idle', unit: 'MiB', report: true,
+      rows: [{ name: 'socklab', median: shared, min: shared, max: rss, text: `${rss.toFixed(1)} RSS summed, ${shared.toFixed(1)} PSS summed` }],
+    });
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
 function benchSize() {
   const mib = (f) => statSync(f).size / 2 ** 20;
   results.push({
     title: 'binary size', unit: 'MiB', report: true,
     rows: [
-      ...PROGRAMS
-        .filter((p) => existsSync(bin(p)))
-        .map((p) => ({ name: `socklab ${p}`, median: mib(bin(p)), text: mib(bin(p)).toFixed(1) })),
+      // One executable holds every program; dist/tcp-server and the others are links to it.
+      { name: `socklab (${PROGRAMS.join(', ')})`, median: mib(bin('socklab')), text: mib(bin('socklab')).toFixed(1) },
       ...(existsSync(SEA_RUNTIME) ? [{ name: `stripped Node ${pinnedNodeVersion} runtime`, median: mib(SEA_RUNTIME), text: mib(SEA_RUNTIME).toFixed(1) }] : []),
     ],
   });

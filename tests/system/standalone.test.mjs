@@ -1,15 +1,16 @@
-// Standalone: a binary from dist/ must run with nothing around it, as on a lab host that has never
-// seen Node. First copied alone into an empty folder and run with an empty environment (env -i: no
-// PATH, no HOME, no NODE_*), then inside a chroot that holds only the binaries and the shared
-// libraries `ldd` lists. Both ways: --version, and the handout's exchange over TCP and UDP on
+// Standalone: a program from dist/ must run with nothing around it, as on a lab host that has never
+// seen Node. dist/tcp-server and the others are symlinks to dist/socklab: each is copied alone into
+// an empty folder the ways a user copies it (cp, cp -L, scp: each follows the link and copies the
+// whole program) and run with an empty environment (env -i: no PATH, no HOME, no NODE_*), then
+// inside a chroot that holds only the binaries and the shared libraries `ldd` lists. Both ways: --version, and the handout's exchange over TCP and UDP on
 // loopback (a chroot shares the network namespace, so 127.0.0.1 reaches the other chrooted program).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ROOT, bin, findCommand, freePort, removeLater, removeTempDirs, run, startProgram, testNeeding } from '../helpers.mjs';
+import { ROOT, bin, findCommand, freePort, removeLater, removeTempDirs, run, startProgram, testNeeding, whichCommand } from '../helpers.mjs';
 
 const PROGRAMS = ['tcp-server', 'tcp-client', 'udp-server', 'udp-client'];
 const MESSAGE = 'hello, welcome';
@@ -23,14 +24,38 @@ function copyProgram(name, folder) {
   chmodSync(join(folder, name), 0o755);
 }
 
+/**
+ * scp with the classic protocol (-O) and, instead of ssh, a stand-in that runs the remote side
+ * (`scp -t FOLDER`) here: scp reads the file as it would for a lab host, without a network.
+ */
+function scpHere(file, folder) {
+  const fakeSsh = join(folder, '..', 'ssh-here');
+  writeFileSync(fakeSsh, '#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done\nshift 2\nexec /bin/sh -c "$*"\n', { mode: 0o755 });
+  execFileSync(findCommand('scp'), ['-O', '-S', fakeSsh, file, `lab-host:${folder}/`]);
+}
+
+/** How each program reaches the empty folder: the commands a user types. */
+const COPY_WITH = {
+  'tcp-server': (file, folder) => execFileSync(findCommand('cp'), [file, folder]),
+  'tcp-client': (file, folder) => execFileSync(findCommand('cp'), ['-L', file, folder]),
+  'udp-server': (file, folder) => {
+    if (whichCommand('scp')) return scpHere(file, folder);
+    if (process.env.CI === 'true') throw new Error('scp not found: install openssh-client (CI=true: a missing tool fails)');
+    return execFileSync(findCommand('cp'), [file, folder]);
+  },
+  'udp-client': (file, folder) => execFileSync(findCommand('cp'), ['-L', file, folder]),
+};
+
 // Built once, on first use, so that a failure shows up as a failed test (uvu swallows errors
 // thrown by test.before).
 let emptyFolder;
 function folderWithOnlyTheBinaries() {
   if (emptyFolder) return emptyFolder;
-  const folder = mkdtempSync(join(tmpdir(), 'socklab-standalone-'));
-  removeLater(folder);
-  for (const p of PROGRAMS) copyProgram(p, folder);
+  const parent = mkdtempSync(join(tmpdir(), 'socklab-standalone-'));
+  removeLater(parent);
+  const folder = join(parent, 'lab-host');
+  mkdirSync(folder);
+  for (const p of PROGRAMS) COPY_WITH[p](bin(p), folder);
   return (emptyFolder = folder);
 }
 
@@ -94,8 +119,15 @@ async function checkExchange(proto, launch) {
   assert.equal(stopped, { code: 0, signal: null }, `${proto}-server after SIGTERM; stderr: ${server.output.stderr}`);
 }
 
-test('empty folder, env -i: the folder holds nothing but the four binaries', () => {
-  assert.equal(readdirSync(folderWithOnlyTheBinaries()).sort(), [...PROGRAMS].sort());
+test('empty folder, env -i: the folder holds nothing but the four programs, each a whole copy of socklab (cp, cp -L, scp)', () => {
+  const folder = folderWithOnlyTheBinaries();
+  assert.equal(readdirSync(folder).sort(), [...PROGRAMS].sort());
+  const socklab = readFileSync(bin('socklab'));
+  for (const p of PROGRAMS) {
+    assert.ok(lstatSync(join(folder, p)).isFile(), `${p} arrived as a link, not a file`);
+    assert.ok(readFileSync(join(folder, p)).equals(socklab), `${p} is not socklab's bytes`);
+  }
+  if (!whichCommand('scp')) console.log('  (scp not found: udp-server was copied with cp; install openssh-client to copy it with scp)');
 });
 
 test('empty folder, env -i: --version of each program', () => checkVersions(inEmptyFolder));

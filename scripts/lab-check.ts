@@ -1876,7 +1876,11 @@ async function severalClients(target: Target, copies: number, rule?: LetterRule)
   for (const address of addresses) {
     try { sockets.push(await udpSocket(target, false, address)); } catch { /* a second address may be missing: two clients still tell */ }
   }
-  const clients = sockets.map((socket, i) => ({ sent: messages[i], address: addresses[i] ?? target.host, port: socket.address().port, received: [] as Datagram[] }));
+  // A client bound to every address sends from the route's own address: a connected socket tells which.
+  const route = await udpSocket(target, true);
+  const source = route.address().address;
+  route.close();
+  const clients = sockets.map((socket, i) => ({ sent: messages[i], address: addresses[i] ?? source, port: socket.address().port, received: [] as Datagram[] }));
   let witness: ReplyToSenderObservation['witness'];
   let witnessSocket: dgram.Socket | undefined;
   if (clients.length === 3) {

@@ -203,6 +203,21 @@ hostTest('a name means all its addresses (stock hosts file: localhost is 127.0.0
   }
 });
 
+hostTest('lab-check from the other host: udp-server passes every check, and the clients are named by the address they sent from', async () => {
+  const server = await startOnServerHost('udp-server', [SERVER_IP, PORT]);
+  try {
+    const r = await runOnClientHost('lab-check', ['--json', '-t', '1', 'udp', SERVER_IP, PORT], 60000);
+    const report = JSON.parse(r.stdout.toString());
+    assert.is(r.code, 0, r.stdout.toString() + r.stderr);
+    assert.equal(report.counts, { pass: 7, warn: 0, fail: 0, skip: 0 });
+    const sender = report.checks.find((c) => c.id === 'reply-to-sender').summary;
+    assert.match(sender, `${CLIENT_IP}:`);
+    assert.not.match(sender, `${SERVER_IP}:`, 'a client is not named by the server\'s address');
+  } finally {
+    await server.stop();
+  }
+});
+
 hostTest('the hosts are gone after the tests', () => {
   deleteHosts();
   const left = ip('netns', 'list');

@@ -1,4 +1,4 @@
-// Bad input on every command line: at least 10 invalid invocations per program (the six programs
+// Bad input on every command line: at least 10 invalid invocations per program (the seven programs
 // and the multi-call socklab) must each exit 64 with exactly one line on stderr, naming the
 // program, and print nothing on stdout — never a stack trace, never "internal error".
 import { run } from '../helpers.mjs';
@@ -36,12 +36,16 @@ export const TABLE = [
     ['--bogus', 'http://127.0.0.1/'], ['-4', '-6', 'http://127.0.0.1/'], ['127.0.0.1', '80', '/', 'extra'],
     ['http://127.0.0.1:80:80/'], [LONG], ['http://bad host/'], [`${LONG}.example`, '80', '/'],
     ['--max-redirects', '-1', '-L', 'http://127.0.0.1/']].map((args) => ['http-client', args]),
+  ...[[], ['ftp', '127.0.0.1', '21'], ['tcp', '127.0.0.1'], ['web', '127.0.0.1', '6789'], ['web', '127.0.0.1', '6789', 'x.html'],
+    ['tcp', '127.0.0.1', '12000', '--local', 'x'], ['tcp', '127.0.0.1', '99999'], ['tcp', '127.0.0.1', '12000', 'python3', 'S.py'],
+    ['udp', '127.0.0.1', '12000', '-t', '0'], ['web', '127.0.0.1', '6789', '/a', '--binary-local', 'x'], ['tcp', LONG, '12000'],
+    ['tcp', '127.0.0.1', '012000'], ['udp', '127.0.0.1', '12000', '--run']].map((args) => ['lab-check', args]),
   ...[['bogus'], ['--bogus'], ['-x'], ['TCP-SERVER'], ['../tcp-server'], ['tcp-server', '0'], ['web-server', '--bogus'],
     ['udp-client'], ['http-client'], ['tcp-client', '127.0.0.1'], ['udp-server', '-4', '-6'], [''], [LONG]].map((args) => ['socklab', args]),
 ];
 
 export default [{
-  name: `bad command lines: ${TABLE.length} invalid invocations of the six programs and socklab -> exit 64, one line`,
+  name: `bad command lines: ${TABLE.length} invalid invocations of the seven programs and socklab -> exit 64, one line`,
   timeoutMs: 120_000,
   async run({ log }) {
     const failures = [];
@@ -65,7 +69,7 @@ export default [{
     });
     log(`invocations per program: ${Object.entries(perProgram).map(([p, n]) => `${p} ${n}`).join(', ')}`);
     for (const f of failures) log(`wrong: ${f}`);
-    check(Object.values(perProgram).every((n) => n >= 10) && Object.keys(perProgram).length === 7, 'fewer than 10 cases for some program');
+    check(Object.values(perProgram).every((n) => n >= 10) && Object.keys(perProgram).length === 8, 'fewer than 10 cases for some program');
     check(failures.length === 0, `${failures.length} of ${TABLE.length} bad command lines were not answered with exit 64 and one line`);
   },
 }];

@@ -31,6 +31,11 @@ const RUN_LIMIT_MS = 290_000;
 
 const scenarios = [...badCli, ...tcpLoad, ...udpLoad, ...tcpFaults, ...fdLimit, ...slowloris, ...webSigterm, ...webRace, ...webPipeline, ...webListings, ...httpFuzz]
   .filter((s) => !values.only || s.name.includes(values.only));
+// A word that matches nothing would pass by running nothing: say so and fail.
+if (scenarios.length === 0) {
+  console.error(`stress: no scenario's name contains "${values.only}"; pick a word from one of them (e.g. fuzz, listings, "bad command")`);
+  process.exit(64);
+}
 
 const runStarted = performance.now();
 // The last resort: whatever hangs, the run ends (failed) within its bound.

@@ -1426,15 +1426,14 @@ export function concludeChecks(kind: Kind, observations: Observation[]): { check
   if (survives && afterRightAnswer.length > 0 && survives.verdict.cause !== 'one-client') {
     const { id, end } = afterRightAnswer[0];
     const why = end.exception ? explainException(end.exception, kind) : undefined;
+    const did = `answered the ${id} check's client right, ${describeEnd(end, kind)}.`;
+    const change = why?.change ?? (kind === 'udp' ? 'keep serving: while True around recvfrom() and sendto(), with one datagram\'s errors caught.'
+      : 'keep serving: while True around accept() and the handling of one connection, with that connection\'s errors caught.');
     survives.verdict = {
       ...problem('fail', `after answering the ${id} check right, the server ${isCrash(end) ? 'crashed' : 'ended'}: one client must never stop it.`,
-        `answered the ${id} check's client right, ${describeEnd(end, kind)}.`,
-        why?.change ?? (kind === 'udp' ? 'keep serving: while True around recvfrom() and sendto(), with one datagram\'s errors caught.'
-          : 'keep serving: while True around accept() and the handling of one connection, with that connection\'s errors caught.'),
-        end.exception ? exceptionKey(end.exception) : 'ended-after-answer'),
-      ...(end.output !== undefined ? { detail: '' } : {}),
+        did, change, end.exception ? exceptionKey(end.exception) : 'ended-after-answer'),
+      detail: renderDetail(did, change, undefined, end.output),
     };
-    if (end.output !== undefined) survives.verdict.detail = renderDetail(survives.verdict.did!, survives.verdict.change!, undefined, end.output);
     survives.notRun = undefined;
   }
   // One root cause, one FAIL.
